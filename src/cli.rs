@@ -11,12 +11,13 @@ use crate::convention::InputConvention;
 use crate::model::{self, CheckpointMeta, Variant};
 
 /// seglens: train, inspect and honestly evaluate CMUNeXt segmentation models on CT and MRI.
+/// Without a subcommand it opens the window on the bundled demo. Research use only.
 #[derive(Debug, Parser)]
 #[command(name = "seglens", version, about, long_about = None)]
 pub struct Cli {
-    /// What to do.
+    /// What to do (none: open the window).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// The subcommands.
@@ -73,6 +74,149 @@ pub enum Command {
     },
     /// List the compute devices and say which one seglens would use.
     Devices,
+    /// Train a CMUNeXt on one or more datasets (several --data = MIX), or resume a run.
+    Train(Box<TrainArgs>),
+    /// Evaluate a model on datasets: per-image and pooled scores with 95% intervals, baselines, sweep.
+    Eval(EvalArgs),
+    /// Write predicted masks (0/255 PNG) and probability maps (16-bit PNG) for every image.
+    Predict(PredictArgs),
+    /// Threshold sweep and calibration of a model on a dataset.
+    Sweep(EvalArgs),
+    /// Check datasets before training: pairing, unreadable files, duplicates and patient leakage across a split, class balance.
+    Audit {
+        /// Dataset folders (NAME/images + NAME/masks) or single files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Seed of the random 70/30 split the leakage checks use.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}
+
+/// Options of `seglens train`.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Dataset folder (NAME/images + NAME/masks); repeat for a MIX of datasets.
+    #[arg(long = "data", required_unless_present = "resume")]
+    pub data: Vec<PathBuf>,
+    /// CMUNeXt variant: s, base or l.
+    #[arg(long, value_parser = parse_variant, default_value = "s")]
+    pub variant: Variant,
+    /// Square input size (a multiple of 16); images are resized to it.
+    #[arg(long, default_value_t = 256)]
+    pub size: usize,
+    /// Epochs (the original code trains 300, the study 250).
+    #[arg(long, default_value_t = 300)]
+    pub epochs: usize,
+    /// Images per step (the recipe: 8).
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    /// The run folder to create (config, split, curves, checkpoints, report).
+    #[arg(long, required_unless_present = "resume")]
+    pub out: Option<PathBuf>,
+    /// Seed of initialisation, split, shuffling and augmentation (the recipe: 41).
+    #[arg(long, default_value_t = 41)]
+    pub seed: u64,
+    /// Use this saved split (split.json of an earlier run) instead of making one.
+    #[arg(long)]
+    pub split: Option<PathBuf>,
+    /// Resume the run in this folder from its last checkpoint (other options are taken from its config).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Optimiser: sgd (the recipe: momentum 0.9, weight decay 1e-4, poly schedule) or adamw.
+    #[arg(long, default_value = "sgd", value_parser = ["sgd", "adamw"])]
+    pub optimizer: String,
+    /// Base learning rate (default 0.01 for sgd, 0.001 for adamw).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Fraction of samples (or patient groups) for validation, which picks the best epoch.
+    #[arg(long, default_value_t = 0.3)]
+    pub val_fraction: f64,
+    /// Fraction held out for testing; the headline is reported on it (recommended, e.g. 0.15).
+    #[arg(long, default_value_t = 0.0)]
+    pub test_fraction: f64,
+    /// Regular expression whose first capture group (or whole match) is the patient key of a file stem.
+    #[arg(long)]
+    pub group_regex: Option<String>,
+    /// Split by image, not by patient, even when patient keys can be found.
+    #[arg(long)]
+    pub no_grouping: bool,
+    /// Train without the rot90/flip augmentation.
+    #[arg(long)]
+    pub no_augment: bool,
+    /// Input normalisation: imagenet (default), unit ([0,1]) or reference (the original script: BGR, divided by 255 twice).
+    #[arg(long, default_value = "imagenet", value_parser = ["imagenet", "unit", "reference"])]
+    pub normalisation: String,
+    /// Compute device: auto (a real GPU if present, else CPU), cpu or wgpu.
+    #[arg(long, value_enum, default_value_t = BackendRequest::Auto)]
+    pub backend: BackendRequest,
+    /// CPU threads for decoding and the CPU backend (default: all but one).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Also save a resumable checkpoint every N steps (0: at epoch ends and on stop only).
+    #[arg(long, default_value_t = 0)]
+    pub save_every: usize,
+}
+
+/// Options of `seglens eval` and `seglens sweep`.
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// A seglens checkpoint, or PyTorch weights with --variant.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Architecture of plain PyTorch weights.
+    #[arg(long, value_parser = parse_variant)]
+    pub variant: Option<Variant>,
+    /// Dataset folders (several are evaluated together and reported per dataset).
+    #[arg(long = "data", required = true)]
+    pub data: Vec<PathBuf>,
+    /// Evaluate only one set of a saved split (split.json): train, val or test.
+    #[arg(long, requires = "split_set")]
+    pub split: Option<PathBuf>,
+    /// Which set of --split to evaluate.
+    #[arg(long, value_parser = ["train", "val", "test"])]
+    pub split_set: Option<String>,
+    /// Output folder for report.json, per_image.csv and sweep.csv.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Foreground where the probability is above this.
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f32,
+    /// Per-image score when GT and prediction are both empty: exclude (default) or perfect.
+    #[arg(long, default_value = "exclude", value_parser = ["exclude", "perfect"])]
+    pub empty: String,
+    /// Compute device.
+    #[arg(long, value_enum, default_value_t = BackendRequest::Auto)]
+    pub backend: BackendRequest,
+    /// Seed of the bootstrap intervals.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// Options of `seglens predict`.
+#[derive(Debug, clap::Args)]
+pub struct PredictArgs {
+    /// A seglens checkpoint, or PyTorch weights with --variant.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Architecture of plain PyTorch weights.
+    #[arg(long, value_parser = parse_variant)]
+    pub variant: Option<Variant>,
+    /// A dataset folder, a folder of images, or one image.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output folder (masks/ and probabilities/ are created in it).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Foreground where the probability is above this.
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f32,
+    /// Compute device.
+    #[arg(long, value_enum, default_value_t = BackendRequest::Auto)]
+    pub backend: BackendRequest,
 }
 
 fn parse_variant(s: &str) -> Result<Variant, String> {
@@ -81,7 +225,11 @@ fn parse_variant(s: &str) -> Result<Variant, String> {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        let backend = std::sync::Arc::new(crate::app::real_backend::RealBackend::new(BackendRequest::Auto));
+        return crate::app::run_native(backend).map_err(|e| anyhow::anyhow!("the window failed: {e}"));
+    };
+    match command {
         Command::Bench { json, runs, warmup, size, variants, backend, train } => {
             let variants = if variants.is_empty() { Variant::ALL.to_vec() } else { variants };
             let report = bench::run(&BenchOptions { runs, warmup, size, variants, backend, train, train_batch: 8 })?;
@@ -130,6 +278,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let chosen = backend::select(BackendRequest::Auto).map_err(anyhow::Error::msg)?;
             println!("seglens would use: {}", chosen.reason);
+        }
+        Command::Train(args) => crate::commands::train::run(*args)?,
+        Command::Eval(args) => crate::commands::eval::run(args, false)?,
+        Command::Sweep(args) => crate::commands::eval::run(args, true)?,
+        Command::Predict(args) => crate::commands::predict::run(args)?,
+        Command::Audit { paths, json, seed } => {
+            let status = crate::data::audit_text::audit_cli(&paths, json, seed);
+            if status != 0 {
+                std::process::exit(status);
+            }
         }
     }
     Ok(())

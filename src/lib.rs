@@ -13,9 +13,17 @@
 //! half-written checkpoint behind.
 
 pub mod backend;
+pub mod app;
 pub mod bench;
 pub mod cli;
+pub mod commands;
 pub mod convention;
+pub mod data;
+pub mod eval;
 pub mod fsutil;
+pub mod infer;
 pub mod loss;
+pub mod metrics;
 pub mod model;
+pub mod rng;
+pub mod train;

@@ -163,7 +163,7 @@ fn upsampling_equals_bilinear_interpolate(device: &Device) {
         // Reference: Burn's interpolate (on flex, which has the backward pass).
         let cpu = Device::flex().autodiff();
         let xr = Tensor::<4>::from_data(x.clone().inner().into_data(), &cpu).require_grad();
-        let options = InterpolateOptions::new(InterpolateMode::Linear).with_align_corners(false).with_output_size(Some([2 * h, 2 * w]));
+        let options = InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false).with_output_size([2 * h, 2 * w]);
         let theirs = interpolate(xr.clone(), options);
         let (_, b) = values(theirs.clone());
         let wr = Tensor::<4>::from_data(weights.inner().into_data(), &cpu);

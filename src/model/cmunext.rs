@@ -46,7 +46,8 @@ impl CmuNext {
         let ups = (0..4).rev().map(|l| UpConv::new(d[l + 1], d[l], device)).collect();
         let fusions = (0..4).rev().map(|l| SkipFusion::new(d[l], device)).collect();
         let head = Conv2dConfig::new([d[0], config.num_classes], [1, 1]).init(device);
-        Ok(Self { stem, encoders, ups, fusions, head })
+        // Stable ids let saved optimiser state find its parameters again on resume.
+        Ok(super::state_dict::assign_stable_ids(Self { stem, encoders, ups, fusions, head }))
     }
 
     /// Input channels the stem expects.

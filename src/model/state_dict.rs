@@ -239,7 +239,7 @@ impl ModuleVisitor for ShapeLister {
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if let Some(key) = torch_key(&self.path) {
-            self.shapes.insert(key, param.lazy_shape().dims.to_vec());
+            self.shapes.insert(key, param.lazy_shape().to_vec());
         }
     }
 }
@@ -293,7 +293,7 @@ impl ModuleMapper for Applier<'_> {
             return param;
         };
         let device = param.lazy_device();
-        let id: ParamId = param.id;
+        let id = torch_key(&self.path).map_or(param.id, |k| stable_param_id(&k));
         let tensor = Tensor::<D>::from_data(TensorData::new(t.data.clone(), t.shape.clone()), &device);
         param.transform_for_load(tensor, id)
     }
@@ -339,5 +339,39 @@ impl ModuleVisitor for GradCollector<'_> {
                 self.error.get_or_insert_with(|| format!("cannot read the gradient of '{key}': {e}"));
             }
         }
+    }
+}
+
+/// A parameter id derived from the PyTorch key alone (FNV-1a), so the same parameter
+/// has the same id in every process: optimiser state saved by one run then resumes in
+/// another (Burn keys optimiser state by parameter id, and fresh ids are random).
+pub fn stable_param_id(torch_key: &str) -> ParamId {
+    let h = torch_key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    ParamId::from(h)
+}
+
+/// Gives every parameter of `model` its [`stable_param_id`].
+pub fn assign_stable_ids(model: CmuNext) -> CmuNext {
+    let mut mapper = StableIds { path: Vec::new() };
+    model.map(&mut mapper)
+}
+
+struct StableIds {
+    path: Vec<String>,
+}
+
+impl ModuleMapper for StableIds {
+    fn enter_module(&mut self, name: &str, container: &str) {
+        push_path(&mut self.path, name, container);
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let Some(key) = torch_key(&self.path) else {
+            return param;
+        };
+        let (_, tensor, mapper) = param.consume();
+        Param::from_mapped_value(stable_param_id(&key), tensor, mapper)
     }
 }

@@ -1,0 +1,234 @@
+//! The window's backend on the real engine: datasets, DICOM and NIfTI through
+//! [`crate::data`], models through [`crate::infer`]. Called on background threads only.
+//!
+//! Entry ids say how to load themselves (`pair|image|mask;mask`, `image|path`,
+//! `dicom|path`, `nifti|path|k`), so the backend keeps no per-dataset state; models
+//! are loaded once and cached.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::backend::{AppBackend, EntryId, EntryInfo, ImageF32, LoadedEntry, Mask, Modality, ModelId, ModelInfo, Prediction, SourceRef, Window};
+use crate::backend::{BackendRequest, ComputeDevice, select};
+use crate::data::augment::Augmentation;
+use crate::data::dataset::open_dataset;
+use crate::data::image_io::{FileFormat, PixelLayout, RawImage, Samples, decode_image};
+use crate::data::mask::MaskRule;
+use crate::data::nifti::{VoxelAxis, read_nifti};
+use crate::data::preprocess::{PrepareOptions, SourcePixels, prepare};
+use crate::data::sample::load_pair_paths;
+use crate::data::scalar::{Intensity, Modality as DataModality, ScalarSlice};
+use crate::infer::{Predictor, sigmoid};
+use crate::metrics::resize_bilinear;
+
+/// Folder of the bundled demo data and models.
+pub fn assets_dir() -> PathBuf {
+    let next_to_exe = std::env::current_exe().ok().and_then(|e| e.parent().map(|p| p.join("assets"))).filter(|p| p.is_dir());
+    next_to_exe.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("assets"))
+}
+
+/// The real backend.
+pub struct RealBackend {
+    compute: ComputeDevice,
+    models: Mutex<HashMap<ModelId, Arc<Predictor>>>,
+}
+
+impl RealBackend {
+    /// A backend on the device `request` picks, with the bundled models in `assets/models`.
+    pub fn new(request: BackendRequest) -> Self {
+        let compute = select(request).or_else(|_| select(BackendRequest::Cpu)).unwrap_or_else(|e| unreachable!("the CPU backend always exists: {e}"));
+        let backend = Self { compute, models: Mutex::new(HashMap::new()) };
+        if let Ok(dir) = std::fs::read_dir(assets_dir().join("models")) {
+            let mut paths: Vec<PathBuf> = dir.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "safetensors")).collect();
+            paths.sort();
+            for p in paths {
+                let _ = backend.register(&p);
+            }
+        }
+        backend
+    }
+
+    fn register(&self, path: &Path) -> Result<ModelInfo, String> {
+        let id = ModelId(path.display().to_string());
+        let predictor = Predictor::open(path, None, self.compute.clone()).map(Arc::new).map_err(|e| format!("{e}"))?;
+        let info = model_info(&id, &predictor);
+        lock(&self.models).insert(id, predictor);
+        Ok(info)
+    }
+}
+
+fn model_info(id: &ModelId, predictor: &Predictor) -> ModelInfo {
+    let modality = predictor.loaded.meta.input.modality.as_deref().map_or(Modality::Other, modality_of_code);
+    let name = Path::new(&id.0).file_stem().map_or_else(|| id.0.clone(), |s| s.to_string_lossy().into_owned());
+    ModelInfo { id: id.clone(), name, modality }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn modality_of_code(code: &str) -> Modality {
+    match code.to_ascii_uppercase().as_str() {
+        "CT" => Modality::Ct,
+        "MR" | "MRI" => Modality::Mr,
+        _ => Modality::Other,
+    }
+}
+
+fn modality_of(m: Option<&DataModality>) -> Modality {
+    match m {
+        Some(DataModality::Ct) => Modality::Ct,
+        Some(DataModality::Mr) => Modality::Mr,
+        _ => Modality::Other,
+    }
+}
+
+fn has_ext(path: &Path, exts: &[&str]) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    exts.iter().any(|e| name.ends_with(e))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+}
+
+fn entry(id: String, name: String, modality: Modality, warnings: Vec<String>) -> EntryInfo {
+    EntryInfo { id: EntryId(id), name, modality, gt_foreground_fraction: None, warnings }
+}
+
+impl AppBackend for RealBackend {
+    fn demo_sources(&self) -> Vec<SourceRef> {
+        let demo = assets_dir().join("demo");
+        ["ct-lungs", "mri-lgg"].iter().map(|n| SourceRef { name: (*n).to_string(), path: demo.join(n) }).filter(|s| s.path.is_dir()).collect()
+    }
+
+    fn open(&self, path: &Path) -> Result<Vec<EntryInfo>, String> {
+        if path.is_dir() && path.join("images").is_dir() {
+            let ds = open_dataset(path).map_err(|e| e.to_string())?;
+            let modality = modality_of(ds.modality.as_ref());
+            let mut entries: Vec<EntryInfo> = ds
+                .pairing
+                .pairs
+                .iter()
+                .map(|p| {
+                    let masks: Vec<String> = p.masks.iter().map(|m| m.display().to_string()).collect();
+                    let warnings = if p.masks.len() > 1 { vec![format!("{} mask files are united", p.masks.len())] } else { Vec::new() };
+                    entry(format!("pair|{}|{}", p.image.display(), masks.join(";")), file_name(&p.image), modality, warnings)
+                })
+                .collect();
+            entries.extend(
+                ds.pairing.images_without_mask.iter().map(|i| entry(format!("image|{}", i.display()), file_name(i), modality, vec!["no mask".into()])),
+            );
+            if entries.is_empty() {
+                return Err(format!("no images found in {}", path.display()));
+            }
+            return Ok(entries);
+        }
+        if has_ext(path, &[".nii", ".nii.gz"]) {
+            let volume = read_nifti(path).map_err(|e| e.to_string())?;
+            let count = volume.slice_count(VoxelAxis::K);
+            return Ok((0..count).map(|k| entry(format!("nifti|{}|{k}", path.display()), format!("{} k={k}", file_name(path)), Modality::Other, Vec::new())).collect());
+        }
+        let is_dicom = has_ext(path, &[".dcm"]) || (path.is_file() && std::fs::read(path).is_ok_and(|b| b.len() > 132 && &b[128..132] == b"DICM"));
+        if is_dicom {
+            let slice = crate::data::dicom::read_dicom(path).map_err(|e| e.to_string())?;
+            return Ok(vec![entry(format!("dicom|{}", path.display()), file_name(path), modality_of(Some(&slice.modality)), Vec::new())]);
+        }
+        if path.is_file() {
+            decode_image(path).map_err(|e| e.to_string())?;
+            return Ok(vec![entry(format!("image|{}", path.display()), file_name(path), Modality::Other, vec!["no mask".into()])]);
+        }
+        Err(format!("not a dataset folder (images/ + masks/), image, DICOM or NIfTI file: {}", path.display()))
+    }
+
+    fn load(&self, entry: &EntryInfo) -> Result<LoadedEntry, String> {
+        let parts: Vec<&str> = entry.id.0.split('|').collect();
+        let mut info = entry.clone();
+        let (image, gt) = match parts.as_slice() {
+            ["pair", image, masks] => {
+                let masks: Vec<PathBuf> = masks.split(';').map(PathBuf::from).collect();
+                let pair = load_pair_paths(Path::new(image), &masks, &MaskRule::default()).map_err(|e| e.to_string())?;
+                info.warnings.extend(pair.warnings.iter().map(ToString::to_string));
+                let gt = Mask { width: pair.mask.width, height: pair.mask.height, data: pair.mask.data.clone() };
+                (raw_to_image(&pair.image), Some(gt))
+            }
+            ["image", path] => (raw_to_image(&decode_image(Path::new(path)).map_err(|e| e.to_string())?), None),
+            ["dicom", path] => (scalar_to_image(&crate::data::dicom::read_dicom(Path::new(path)).map_err(|e| e.to_string())?.to_scalar()), None),
+            ["nifti", path, k] => {
+                let volume = read_nifti(Path::new(path)).map_err(|e| e.to_string())?;
+                let k: usize = k.parse().map_err(|_| format!("bad slice index in {}", entry.id.0))?;
+                (scalar_to_image(&volume.slice(VoxelAxis::K, k, None).map_err(|e| e.to_string())?), None)
+            }
+            _ => return Err(format!("unknown entry {}", entry.id.0)),
+        };
+        if let Some(m) = &gt {
+            info.gt_foreground_fraction = Some(m.data.iter().filter(|&&v| v > 0).count() as f32 / m.data.len().max(1) as f32);
+        }
+        Ok(LoadedEntry { info, image, gt })
+    }
+
+    fn models(&self) -> Vec<ModelInfo> {
+        let mut models: Vec<ModelInfo> = lock(&self.models).iter().map(|(id, p)| model_info(id, p)).collect();
+        models.sort_by(|a, b| a.name.cmp(&b.name));
+        models
+    }
+
+    fn open_model(&self, path: &Path) -> Result<ModelInfo, String> {
+        self.register(path)
+    }
+
+    fn predict(&self, model: &ModelId, entry: &LoadedEntry, cancel: &AtomicBool) -> Result<Prediction, String> {
+        let predictor = lock(&self.models).get(model).cloned().ok_or_else(|| format!("unknown model {}", model.0))?;
+        if cancel.load(Ordering::SeqCst) {
+            return Err("cancelled".into());
+        }
+        let (w, h) = (entry.image.width, entry.image.height);
+        let raw = image_to_raw(&entry.image);
+        let options = PrepareOptions::default();
+        let input = prepare(SourcePixels::Image { image: &raw, path: Path::new(&entry.info.name) }, None, &predictor.loaded.meta.input, &options, Augmentation::NONE)
+            .map_err(|e| e.to_string())?;
+        let logits = predictor.logits(&[input.image.as_slice()]).map_err(|e| format!("{e:#}"))?;
+        let size = input.size;
+        let probabilities = resize_bilinear(&sigmoid(&logits[0]), (size, size), (w as usize, h as usize))?;
+        Ok(Prediction { width: w, height: h, probabilities })
+    }
+
+    fn device_notice(&self) -> String {
+        self.compute.reason.clone()
+    }
+}
+
+/// Stored values as f32, channels interleaved (alpha dropped).
+fn raw_to_image(raw: &RawImage) -> ImageF32 {
+    let c = raw.channels().max(1);
+    let keep = if c == 2 || c == 4 { c - 1 } else { c };
+    let values: Vec<f32> = match &raw.samples {
+        Samples::U8(v) => v.iter().map(|&x| f32::from(x)).collect(),
+        Samples::U16(v) => v.iter().map(|&x| f32::from(x)).collect(),
+    };
+    let data = values.chunks_exact(c).flat_map(|px| px[..keep].to_vec()).collect();
+    let max = if raw.bit_depth == 16 { 65535.0 } else { 255.0 };
+    ImageF32 { width: raw.width, height: raw.height, channels: keep as u32, data, unit: "stored".into(), default_window: Window { center: max / 2.0, width: max } }
+}
+
+/// A DICOM/NIfTI slice (HU or stored) for display.
+fn scalar_to_image(s: &ScalarSlice) -> ImageF32 {
+    let (lo, hi) = s.min_max().unwrap_or((0.0, 1.0));
+    let (unit, window) = match s.intensity {
+        Intensity::Hounsfield => ("HU", s.own_window.map_or(Window { center: 40.0, width: 400.0 }, |w| Window { center: w.center, width: w.width })),
+        Intensity::Stored => ("stored", Window { center: 0.5 * (lo + hi), width: (hi - lo).max(1.0) }),
+    };
+    ImageF32 { width: s.width, height: s.height, channels: 1, data: s.values.clone(), unit: unit.into(), default_window: window }
+}
+
+/// Back to 8-bit samples for the model's preprocessing: stored 8/16-bit values are
+/// scaled to 8 bits, HU slices mapped through their default window.
+fn image_to_raw(img: &ImageF32) -> RawImage {
+    let (lo, hi) = if img.unit == "HU" { img.default_window.range() } else { (0.0, if img.default_window.width > 256.0 { 65535.0 } else { 255.0 }) };
+    let scale = 255.0 / (hi - lo).max(1e-6);
+    let samples: Vec<u8> = img.data.iter().map(|&v| ((v - lo) * scale).round().clamp(0.0, 255.0) as u8).collect();
+    let layout = if img.channels == 3 { PixelLayout::Rgb } else { PixelLayout::Grey };
+    RawImage { width: img.width, height: img.height, layout, bit_depth: 8, samples: Samples::U8(samples), palette: None, format: FileFormat::Png, exif_orientation: 1 }
+}

@@ -1,0 +1,83 @@
+//! `seglens eval` and `seglens sweep`: a model on datasets, each dataset reported on
+//! its own (the study's cross-dataset generalisation test) and all together.
+
+use anyhow::Context as _;
+
+use super::progress::{Progress, bar};
+use super::{open_datasets, set_threads, write_json};
+use crate::backend;
+use crate::cli::EvalArgs;
+use crate::data::split::{SampleRef, Split};
+use crate::eval::{EvalOptions, evaluate, report};
+use crate::infer::Predictor;
+use crate::metrics::{BootstrapConfig, EmptyPolicy};
+
+/// Runs `seglens eval` (or `sweep` when `sweep_only`).
+pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
+    set_threads(None);
+    let compute = backend::select(args.backend).map_err(anyhow::Error::msg)?;
+    eprintln!("device: {}", compute.reason);
+    let predictor = Predictor::open(&args.model, args.variant, compute).with_context(|| format!("cannot open the model {}", args.model.display()))?;
+    eprintln!("model: {} at {}², {:?}", predictor.loaded.meta.architecture_name(), predictor.input_size(), predictor.loaded.origin);
+    let datasets = open_datasets(&args.data)?;
+    let split = args.split.as_ref().map(|p| Split::load(p).with_context(|| format!("cannot read the split {}", p.display()))).transpose()?;
+    let options = EvalOptions {
+        threshold: args.threshold,
+        policy: if args.empty == "perfect" { EmptyPolicy::PerfectScore } else { EmptyPolicy::Exclude },
+        bootstrap: BootstrapConfig::with_seed(args.seed),
+        batch: 4,
+        sweep: true,
+    };
+    let mut all = serde_json::Map::new();
+    for ds in &datasets {
+        let mut samples = ds.samples();
+        if let (Some(split), Some(set)) = (&split, args.split_set.as_deref()) {
+            let keep: Vec<&SampleRef> = match set {
+                "train" => split.train.iter().collect(),
+                "val" => split.val.iter().collect(),
+                _ => split.test.iter().collect(),
+            };
+            samples.retain(|s| keep.iter().any(|k| k.dataset == s.dataset && k.id == s.id));
+            eprintln!("{}: {} samples in the {set} set of the split", ds.name, samples.len());
+        }
+        if samples.is_empty() {
+            eprintln!("{}: nothing to evaluate", ds.name);
+            continue;
+        }
+        let mut progress = Progress::default();
+        let (rep, images) = evaluate(&predictor, &samples, &options, &mut |done, total| {
+            progress.update(&format!("{} {} {done}/{total}", ds.name, bar(done, total, 20)));
+        })?;
+        progress.line("");
+        let dir = if datasets.len() == 1 { args.out.clone() } else { args.out.join(&ds.name) };
+        report::write_all(&dir, &rep, &images)?;
+        if sweep_only {
+            print_sweep(&ds.name, &rep);
+        } else {
+            print!("{}", report::summary_text(&rep, &ds.name));
+        }
+        all.insert(ds.name.clone(), serde_json::json!({ "n_images": rep.n_images, "dice": rep.per_image.dice, "iou": rep.per_image.iou, "pooled": rep.native.pooled, "all_background_accuracy": rep.all_background_accuracy, "best_threshold": rep.sweep.as_ref().and_then(|s| s.best.clone()), "stable_band": rep.sweep.as_ref().and_then(|s| s.band.clone()) }));
+    }
+    std::fs::create_dir_all(&args.out)?;
+    write_json(&args.out.join("summary.json"), &serde_json::json!({ "model": args.model, "datasets": all }))?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
+
+fn print_sweep(name: &str, rep: &crate::eval::EvalReport) {
+    let Some(sw) = &rep.sweep else {
+        return;
+    };
+    println!("{name}: threshold sweep ({} images)", rep.n_images);
+    println!("  threshold  pooled Dice  pooled IoU  mean Dice");
+    let o = |v: Option<f64>| v.map_or_else(|| "     -".into(), |v| format!("{v:.4}"));
+    for t in &sw.per_threshold {
+        println!("  {:>9.2}  {:>11}  {:>10}  {:>9}", t.threshold, o(t.pooled.dice), o(t.pooled.iou), o(t.mean_dice.value));
+    }
+    if let (Some(best), Some(band)) = (&sw.best, &sw.band) {
+        println!("  best {:.2} (Dice {:.4}); stable band {:.2}–{:.2} (width {:.2})", best.threshold, best.dice, band.lo, band.hi, band.width);
+    }
+    if let Some(c) = &rep.calibration {
+        println!("  ECE {} ; mean predictive entropy {} bits", c.ece.map_or("-".into(), |v| format!("{v:.4}")), c.mean_entropy_bits.map_or("-".into(), |v| format!("{v:.4}")));
+    }
+}

@@ -1,0 +1,55 @@
+//! The command line's jobs: each turns parsed arguments into calls of the library
+//! (data, train, eval, infer) and prints progress. Shared by nothing but `cli`.
+
+pub mod eval;
+pub mod predict;
+pub mod progress;
+pub mod train;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::data::dataset::{Dataset, open_dataset};
+
+/// Opens dataset folders (absolute paths, so run folders stay valid from anywhere).
+pub fn open_datasets(paths: &[PathBuf]) -> anyhow::Result<Vec<Dataset>> {
+    paths
+        .iter()
+        .map(|p| {
+            let abs = std::fs::canonicalize(p).with_context(|| format!("cannot open dataset {}", p.display()))?;
+            let ds = open_dataset(&abs).with_context(|| format!("cannot open dataset {}", p.display()))?;
+            report_pairing(&ds);
+            Ok(ds)
+        })
+        .collect()
+}
+
+fn report_pairing(ds: &Dataset) {
+    let p = &ds.pairing;
+    eprintln!(
+        "{}: {} pairs{}{}{}",
+        ds.name,
+        p.pairs.len(),
+        if p.images_without_mask.is_empty() { String::new() } else { format!(", {} images without mask", p.images_without_mask.len()) },
+        if p.masks_without_image.is_empty() { String::new() } else { format!(", {} masks without image", p.masks_without_image.len()) },
+        ds.modality.as_ref().map(|m| format!(", modality {m:?}")).unwrap_or_default()
+    );
+    for w in p.warnings.iter().take(5) {
+        eprintln!("  warning: {w}");
+    }
+}
+
+/// Configures the global thread pool (decoding and the CPU backend): `threads`, or all
+/// cores but one so the machine stays usable.
+pub fn set_threads(threads: Option<usize>) {
+    let n = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)));
+    // Fails only if the pool was already built, which is harmless.
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+}
+
+/// Writes pretty JSON atomically.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    crate::fsutil::write_atomic(path, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
+}

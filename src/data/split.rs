@@ -1,0 +1,265 @@
+//! Seeded train/val(/test) splits, grouped by patient when names allow it, stratified by
+//! dataset in a MIX, and saved with a hash of their content so a run repeats exactly.
+//!
+//! Algorithm, per dataset: samples are gathered into units (one per group key; a sample
+//! without a key is its own unit), units are sorted by key and shuffled with
+//! `SplitMix64::stream(seed, "split/<dataset>")`, then dealt in order: a unit goes to test
+//! while test holds fewer than `round(n·test_fraction)` samples, else to val while val
+//! holds fewer than `round(n·val_fraction)`, else to train. A set can overshoot its
+//! target by at most one unit minus one sample.
+//!
+//! The hash (SHA-256) covers the configuration and, per set, each sample's dataset, id and
+//! file *names* (not folders), so moving a dataset keeps a split valid while renaming or
+//! reassigning any file invalidates it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::error::DataError;
+use super::grouping::{GroupKeyer, Grouping};
+use super::image_io::hex;
+use super::scalar::Modality;
+use crate::rng::SplitMix64;
+
+/// Format tag written into split files.
+pub const SPLIT_FORMAT: &str = "seglens-split/1";
+
+/// One sample: where it is and where it comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleRef {
+    /// Source dataset name (folder name).
+    pub dataset: String,
+    /// Sample id: the pairing stem.
+    pub id: String,
+    /// Image file.
+    pub image: PathBuf,
+    /// Mask file(s).
+    pub masks: Vec<PathBuf>,
+    /// Modality of the source dataset, when known.
+    pub modality: Option<Modality>,
+    /// Group (patient) key, filled in by [`make_split`].
+    #[serde(default)]
+    pub group: Option<String>,
+}
+
+/// Which set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitSet {
+    /// Training.
+    Train,
+    /// Validation (model selection).
+    Val,
+    /// Held-out test.
+    Test,
+}
+
+impl SplitSet {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Train => "train",
+            Self::Val => "val",
+            Self::Test => "test",
+        }
+    }
+}
+
+/// How to split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SplitConfig {
+    /// Seed.
+    pub seed: u64,
+    /// Fraction of samples for validation (default 0.3).
+    pub val_fraction: f64,
+    /// Fraction for a held-out test set (default 0).
+    pub test_fraction: f64,
+    /// Patient grouping (default: the default patterns).
+    pub grouping: Grouping,
+}
+
+impl Default for SplitConfig {
+    fn default() -> Self {
+        Self { seed: 0, val_fraction: 0.3, test_fraction: 0.0, grouping: Grouping::Default }
+    }
+}
+
+/// A split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Split {
+    /// Always [`SPLIT_FORMAT`].
+    pub format: String,
+    /// How it was made.
+    pub config: SplitConfig,
+    /// Training samples, sorted by (dataset, id).
+    pub train: Vec<SampleRef>,
+    /// Validation samples.
+    pub val: Vec<SampleRef>,
+    /// Test samples.
+    pub test: Vec<SampleRef>,
+    /// SHA-256 of the content (see the module docs).
+    pub hash: String,
+}
+
+/// A group found in more than one set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StraddlingGroup {
+    /// Dataset.
+    pub dataset: String,
+    /// Group key.
+    pub key: String,
+    /// Samples per set: train, val, test.
+    pub counts: [usize; 3],
+}
+
+/// Splits `samples` (their `group` is filled in from the image stems).
+pub fn make_split(samples: &[SampleRef], config: &SplitConfig) -> Result<Split, DataError> {
+    let (v, t) = (config.val_fraction, config.test_fraction);
+    if !(0.0..1.0).contains(&v) || !(0.0..1.0).contains(&t) || v + t >= 1.0 {
+        return Err(DataError::Invalid(format!(
+            "split fractions must be in [0, 1) and leave room for training (val {v}, test {t})"
+        )));
+    }
+    let keyer = GroupKeyer::new(&config.grouping)?;
+    let mut by_dataset: BTreeMap<String, Vec<SampleRef>> = BTreeMap::new();
+    for s in samples {
+        let mut s = s.clone();
+        s.group = keyer.key(&stem_of(&s.image));
+        by_dataset.entry(s.dataset.clone()).or_default().push(s);
+    }
+    let mut sets: [Vec<SampleRef>; 3] = Default::default();
+    for (dataset, items) in by_dataset {
+        let n = items.len();
+        let target_test = (n as f64 * t).round() as usize;
+        let target_val = (n as f64 * v).round() as usize;
+        let mut units: BTreeMap<String, Vec<SampleRef>> = BTreeMap::new();
+        for s in items {
+            let key = s.group.clone().map_or_else(|| format!("\u{1}{}", s.id), |g| format!("\u{0}{g}"));
+            units.entry(key).or_default().push(s);
+        }
+        let mut units: Vec<Vec<SampleRef>> = units.into_values().collect();
+        SplitMix64::stream(config.seed, &format!("split/{dataset}")).shuffle(&mut units);
+        let (mut n_test, mut n_val) = (0, 0);
+        for unit in units {
+            let set = if n_test < target_test {
+                n_test += unit.len();
+                2
+            } else if n_val < target_val {
+                n_val += unit.len();
+                1
+            } else {
+                0
+            };
+            sets[set].extend(unit);
+        }
+    }
+    for set in &mut sets {
+        set.sort_by(|a, b| (&a.dataset, &a.id).cmp(&(&b.dataset, &b.id)));
+    }
+    let [train, val, test] = sets;
+    let mut split = Split { format: SPLIT_FORMAT.into(), config: config.clone(), train, val, test, hash: String::new() };
+    split.hash = split.content_hash();
+    Ok(split)
+}
+
+fn stem_of(path: &Path) -> String {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    super::pairing::split_extension(&name).0
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+impl Split {
+    /// The sets with their names, in order train, val, test.
+    pub fn sets(&self) -> [(SplitSet, &[SampleRef]); 3] {
+        [(SplitSet::Train, &self.train), (SplitSet::Val, &self.val), (SplitSet::Test, &self.test)]
+    }
+
+    /// Which set holds sample `id` of `dataset`.
+    pub fn set_of(&self, dataset: &str, id: &str) -> Option<SplitSet> {
+        self.sets().into_iter().find_map(|(set, items)| items.iter().any(|s| s.dataset == dataset && s.id == id).then_some(set))
+    }
+
+    /// Total number of samples.
+    pub fn len(&self) -> usize {
+        self.train.len() + self.val.len() + self.test.len()
+    }
+
+    /// True when the split holds no sample.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// SHA-256 (hex) of the configuration and assignments (see the module docs).
+    pub fn content_hash(&self) -> String {
+        let mut h = Sha256::new();
+        let c = &self.config;
+        let grouping = serde_json::to_string(&c.grouping).unwrap_or_default();
+        h.update(format!("{SPLIT_FORMAT}\nseed={}\nval={}\ntest={}\ngrouping={grouping}\n", c.seed, c.val_fraction, c.test_fraction));
+        for (set, items) in self.sets() {
+            for s in items {
+                let masks: Vec<String> = s.masks.iter().map(|m| file_name(m)).collect();
+                h.update(format!("{}\t{}\t{}\t{}\t{}\n", set.name(), s.dataset, s.id, file_name(&s.image), masks.join("|")));
+            }
+        }
+        hex(&h.finalize())
+    }
+
+    /// Groups (by `keyer`) with samples in more than one set.
+    pub fn straddling_groups(&self, keyer: &GroupKeyer) -> Vec<StraddlingGroup> {
+        let mut counts: BTreeMap<(String, String), [usize; 3]> = BTreeMap::new();
+        for (i, (_, items)) in self.sets().into_iter().enumerate() {
+            for s in items {
+                if let Some(key) = keyer.key(&stem_of(&s.image)) {
+                    counts.entry((s.dataset.clone(), key)).or_default()[i] += 1;
+                }
+            }
+        }
+        counts
+            .into_iter()
+            .filter(|(_, c)| c.iter().filter(|&&n| n > 0).count() > 1)
+            .map(|((dataset, key), counts)| StraddlingGroup { dataset, key, counts })
+            .collect()
+    }
+
+    /// Distinct (dataset, group) keys found by `keyer`.
+    pub fn group_count(&self, keyer: &GroupKeyer) -> usize {
+        let keys: BTreeSet<(String, String)> = self
+            .sets()
+            .into_iter()
+            .flat_map(|(_, items)| items.iter())
+            .filter_map(|s| Some((s.dataset.clone(), keyer.key(&stem_of(&s.image))?)))
+            .collect();
+        keys.len()
+    }
+
+    /// Writes the split as JSON (atomically: temporary file + rename).
+    pub fn save(&self, path: &Path) -> Result<(), DataError> {
+        let json = serde_json::to_string_pretty(self).map_err(|e| DataError::Json { message: e.to_string(), path: path.to_path_buf() })?;
+        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        std::fs::write(&tmp, json).map_err(|e| DataError::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            DataError::io(path, e)
+        })
+    }
+
+    /// Reads a split written by [`Split::save`] and checks its hash.
+    pub fn load(path: &Path) -> Result<Split, DataError> {
+        let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+        let split: Split = serde_json::from_str(&text).map_err(|e| DataError::Json { message: e.to_string(), path: path.to_path_buf() })?;
+        if split.format != SPLIT_FORMAT {
+            return Err(DataError::Json { message: format!("unknown split format {:?}", split.format), path: path.to_path_buf() });
+        }
+        let computed = split.content_hash();
+        if computed != split.hash {
+            return Err(DataError::SplitHash { stored: split.hash, computed, path: path.to_path_buf() });
+        }
+        Ok(split)
+    }
+}

@@ -1,0 +1,243 @@
+//! Evaluation that cannot fool its user: per-image and pooled overlap scores at the
+//! image's native resolution (predictions resized back) and at model resolution,
+//! surface distances, the all-background baseline next to pixel accuracy, 95%
+//! bootstrap intervals, per-patient aggregation, the original repository's numbers
+//! ("reference" mode, its empty-mask bug included) beside the honest ones, and the
+//! threshold sweep with calibration. No UI types.
+
+pub mod report;
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::data::augment::Augmentation;
+use crate::data::mask::MaskRule;
+use crate::data::preprocess::{PrepareOptions, prepare_pair};
+use crate::data::sample::load_pair_paths;
+use crate::data::split::SampleRef;
+use crate::infer::{Predictor, sigmoid};
+use crate::metrics::{
+    BootstrapConfig, CalibrationAccumulator, Connectivity, EmptyPolicy, MeanCi, OverlapAccumulator, OverlapReport, OverlapScores,
+    RepoIouScore, RepoScoreMeter, SurfaceDistances, SweepAccumulator, grouped_mean_ci, mean_ci, repo_iou_score, resize_bilinear,
+    surface_distances,
+};
+
+/// How to evaluate.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalOptions {
+    /// Foreground where `p > threshold`.
+    pub threshold: f32,
+    /// What a per-image score is when GT and prediction are both empty.
+    pub policy: EmptyPolicy,
+    /// Bootstrap resamples and seed.
+    pub bootstrap: BootstrapConfig,
+    /// Images per forward pass.
+    pub batch: usize,
+    /// Also run the threshold sweep and calibration.
+    pub sweep: bool,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        Self { threshold: 0.5, policy: EmptyPolicy::default(), bootstrap: BootstrapConfig::default(), batch: 4, sweep: true }
+    }
+}
+
+/// One image's results.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImageResult {
+    /// Source dataset.
+    pub dataset: String,
+    /// Sample id.
+    pub id: String,
+    /// Patient / case group, when known.
+    pub group: Option<String>,
+    /// Image file.
+    pub image: PathBuf,
+    /// Native `(width, height)`.
+    pub native_size: (u32, u32),
+    /// Foreground fraction of the ground truth.
+    pub gt_foreground: f64,
+    /// Scores at native resolution (prediction resized back, bilinear, then thresholded).
+    pub native: OverlapScores,
+    /// Scores at model resolution (GT resized nearest).
+    pub model_resolution: OverlapScores,
+    /// HD95 and mean surface distance at native resolution, in pixels (None when a mask is empty).
+    pub surface: Option<SurfaceDistances>,
+    /// The original repository's `iou_score` on this image (batch 1, model resolution, threshold 0.5).
+    pub reference: RepoIouScore,
+    /// Differences between this input and the model's convention.
+    pub convention_warnings: Vec<String>,
+}
+
+/// A metric's mean with its 95% bootstrap interval.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Dice (F1) per image.
+    pub dice: MeanCi,
+    /// IoU per image.
+    pub iou: MeanCi,
+    /// Precision per image.
+    pub precision: MeanCi,
+    /// Recall per image.
+    pub recall: MeanCi,
+    /// Pixel accuracy per image.
+    pub accuracy: MeanCi,
+    /// HD95 per image (pixels), images with an empty mask excluded.
+    pub hd95_px: MeanCi,
+    /// Mean surface distance per image (pixels).
+    pub assd_px: MeanCi,
+}
+
+/// The whole evaluation.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalReport {
+    /// The options used.
+    pub options: EvalOptions,
+    /// Images evaluated.
+    pub n_images: usize,
+    /// Files that could not be used, with the reason; they are left out of every number.
+    pub skipped: Vec<(PathBuf, String)>,
+    /// Pooled (micro) and mean (macro) scores at native resolution; carries its empty-mask policy.
+    pub native: OverlapReport,
+    /// The same at model resolution.
+    pub model_resolution: OverlapReport,
+    /// Means with 95% bootstrap intervals over images (native resolution).
+    pub per_image: Summary,
+    /// Dice mean over patients (each patient's images averaged first), when groups are known.
+    pub per_patient_dice: Option<MeanCi>,
+    /// Pixel accuracy an all-background prediction gets (pooled), to read accuracy against.
+    pub all_background_accuracy: Option<f64>,
+    /// The original repository's numbers (macro over images, its empty-mask bug included),
+    /// for comparison with published figures only.
+    pub reference_mode: Option<RepoIouScore>,
+    /// Threshold sweep (native resolution), when requested.
+    pub sweep: Option<crate::metrics::SweepReport>,
+    /// Calibration of the probabilities (native resolution), when requested.
+    pub calibration: Option<crate::metrics::CalibrationReport>,
+}
+
+/// Evaluates `predictor` on `samples`; `progress(done, total)` is called as it goes.
+pub fn evaluate(
+    predictor: &Predictor,
+    samples: &[SampleRef],
+    options: &EvalOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> anyhow::Result<(EvalReport, Vec<ImageResult>)> {
+    let convention = predictor.loaded.meta.input.clone();
+    let mut results = Vec::new();
+    let mut skipped = Vec::new();
+    let mut native_acc = OverlapAccumulator::new(options.policy);
+    let mut model_acc = OverlapAccumulator::new(options.policy);
+    let mut sweep = SweepAccumulator::new(options.policy);
+    let mut calibration = CalibrationAccumulator::new();
+    let mut reference = RepoScoreMeter::default();
+    let mut done = 0;
+    for chunk in samples.chunks(options.batch.max(1)) {
+        // Decode and prepare in parallel; a bad file is skipped and reported.
+        let prepared: Vec<_> = chunk
+            .par_iter()
+            .map(|s| {
+                let pair = load_pair_paths(&s.image, &s.masks, &MaskRule::default())?;
+                let opts = PrepareOptions { input_modality: s.modality.clone(), ..PrepareOptions::default() };
+                let input = prepare_pair(&pair, &s.image, &convention, &opts, Augmentation::NONE)?;
+                Ok::<_, crate::data::DataError>((s, pair, input))
+            })
+            .collect();
+        let mut ok = Vec::new();
+        for (s, p) in chunk.iter().zip(prepared) {
+            match p {
+                Ok(v) => ok.push(v),
+                Err(e) => skipped.push((s.image.clone(), format!("{e}"))),
+            }
+        }
+        let inputs: Vec<&[f32]> = ok.iter().map(|(_, _, input)| input.image.as_slice()).collect();
+        let logits = predictor.logits(&inputs)?;
+        for ((s, pair, input), logits) in ok.into_iter().zip(logits) {
+            let size = input.size;
+            let (w, h) = (pair.mask.width as usize, pair.mask.height as usize);
+            let probs = sigmoid(&logits);
+            let native_probs = resize_bilinear(&probs, (size, size), (w, h)).map_err(anyhow::Error::msg)?;
+            let gt = &pair.mask.data;
+            let native = OverlapScores::from_probabilities(&native_probs, options.threshold, gt, options.policy).map_err(anyhow::Error::msg)?;
+            let model_gt = input.mask.clone().unwrap_or_default();
+            let model_res = OverlapScores::from_probabilities(&probs, options.threshold, &model_gt.iter().map(|v| u8::from(*v > 0.5)).collect::<Vec<_>>(), options.policy)
+                .map_err(anyhow::Error::msg)?;
+            let pred_mask: Vec<bool> = native_probs.iter().map(|&p| p > options.threshold).collect();
+            let surface = surface_distances(&pred_mask, gt, (w, h), None, Connectivity::default()).map_err(anyhow::Error::msg)?;
+            let reference_score = repo_iou_score(&logits, &model_gt).map_err(anyhow::Error::msg)?;
+            reference.update(&reference_score, 1);
+            native_acc.push(native.confusion);
+            model_acc.push(model_res.confusion);
+            if options.sweep {
+                sweep.push(&native_probs, gt).map_err(anyhow::Error::msg)?;
+                calibration.push(&native_probs, gt).map_err(anyhow::Error::msg)?;
+            }
+            let gt_foreground = gt.iter().filter(|&&v| v > 0).count() as f64 / gt.len().max(1) as f64;
+            results.push(ImageResult {
+                dataset: s.dataset.clone(),
+                id: s.id.clone(),
+                group: s.group.clone(),
+                image: s.image.clone(),
+                native_size: (pair.mask.width, pair.mask.height),
+                gt_foreground,
+                native,
+                model_resolution: model_res,
+                surface,
+                reference: reference_score,
+                convention_warnings: input.mismatches.iter().map(ToString::to_string).collect(),
+            });
+        }
+        done += chunk.len();
+        progress(done, samples.len());
+    }
+    anyhow::ensure!(!results.is_empty(), "no image could be evaluated ({} skipped)", skipped.len());
+    let report = summarise(options, results.as_slice(), skipped, native_acc.report(), model_acc.report(), reference.average(), sweep, calibration)?;
+    Ok((report, results))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summarise(
+    options: &EvalOptions,
+    results: &[ImageResult],
+    skipped: Vec<(PathBuf, String)>,
+    native: OverlapReport,
+    model_resolution: OverlapReport,
+    reference_mode: Option<RepoIouScore>,
+    sweep: SweepAccumulator,
+    calibration: CalibrationAccumulator,
+) -> anyhow::Result<EvalReport> {
+    let b = &options.bootstrap;
+    let ci = |f: &dyn Fn(&ImageResult) -> Option<f64>| mean_ci(results.iter().map(f), b).map_err(anyhow::Error::msg);
+    let per_image = Summary {
+        dice: ci(&|r| r.native.dice)?,
+        iou: ci(&|r| r.native.iou)?,
+        precision: ci(&|r| r.native.precision)?,
+        recall: ci(&|r| r.native.recall)?,
+        accuracy: ci(&|r| r.native.accuracy)?,
+        hd95_px: ci(&|r| r.surface.as_ref().map(|s| s.hd95))?,
+        assd_px: ci(&|r| r.surface.as_ref().map(|s| s.assd))?,
+    };
+    let per_patient_dice = if results.iter().all(|r| r.group.is_some()) {
+        let items = results.iter().map(|r| (r.group.clone().unwrap_or_default(), r.native.dice));
+        Some(grouped_mean_ci(items, b).map_err(anyhow::Error::msg)?.overall)
+    } else {
+        None
+    };
+    let all_background_accuracy = native.pooled.background_baseline;
+    Ok(EvalReport {
+        options: options.clone(),
+        n_images: results.len(),
+        skipped,
+        native,
+        model_resolution,
+        per_image,
+        per_patient_dice,
+        all_background_accuracy,
+        reference_mode,
+        sweep: options.sweep.then(|| sweep.report()),
+        calibration: options.sweep.then(|| calibration.report()),
+    })
+}

@@ -1,0 +1,118 @@
+//! Writing an evaluation: `report.json` (everything), `per_image.csv`, a sweep CSV,
+//! and a plain-text summary that puts every headline next to what it must be read against.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use super::{EvalReport, ImageResult};
+use crate::metrics::MeanCi;
+
+fn fmt_ci(m: &MeanCi) -> String {
+    match (m.mean, m.lo, m.hi) {
+        (Some(v), Some(lo), Some(hi)) => format!("{v:.4} [{lo:.4}, {hi:.4}] (n={}{})", m.n, excluded(m)),
+        (Some(v), _, _) => format!("{v:.4} (n={}{})", m.n, excluded(m)),
+        _ => format!("undefined (n=0{})", excluded(m)),
+    }
+}
+
+fn excluded(m: &MeanCi) -> String {
+    if m.n_excluded > 0 { format!(", {} undefined left out", m.n_excluded) } else { String::new() }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or_else(|| "undefined".into(), |v| format!("{v:.4}"))
+}
+
+/// A plain-text summary for the terminal.
+pub fn summary_text(report: &EvalReport, title: &str) -> String {
+    let mut s = String::new();
+    let p = &report.native.pooled;
+    let _ = writeln!(s, "{title}: {} images ({} skipped), threshold {}, empty-mask policy {:?}", report.n_images, report.skipped.len(), report.options.threshold, report.native.policy);
+    let _ = writeln!(s, "  per image (mean, 95% bootstrap CI), native resolution:");
+    let _ = writeln!(s, "    Dice/F1    {}", fmt_ci(&report.per_image.dice));
+    let _ = writeln!(s, "    IoU        {}", fmt_ci(&report.per_image.iou));
+    let _ = writeln!(s, "    precision  {}", fmt_ci(&report.per_image.precision));
+    let _ = writeln!(s, "    recall     {}", fmt_ci(&report.per_image.recall));
+    let _ = writeln!(s, "    HD95 px    {}", fmt_ci(&report.per_image.hd95_px));
+    let _ = writeln!(s, "    ASSD px    {}", fmt_ci(&report.per_image.assd_px));
+    if let Some(d) = &report.per_patient_dice {
+        let _ = writeln!(s, "    Dice per patient {}", fmt_ci(d));
+    }
+    let _ = writeln!(s, "  pooled over all pixels: Dice {} IoU {} precision {} recall {}", opt(p.dice), opt(p.iou), opt(p.precision), opt(p.recall));
+    let _ = writeln!(
+        s,
+        "  pixel accuracy {} — an all-background prediction scores {} on the same pixels",
+        opt(p.accuracy),
+        opt(report.all_background_accuracy)
+    );
+    let _ = writeln!(
+        s,
+        "  images with GT and prediction both empty: {}, false alarms on empty GT: {}, missed non-empty GT: {}",
+        report.native.n_both_empty, report.native.n_false_alarm, report.native.n_missed
+    );
+    let m = &report.model_resolution.pooled;
+    let _ = writeln!(s, "  at model resolution (pooled): Dice {} IoU {}", opt(m.dice), opt(m.iou));
+    if let Some(r) = &report.reference_mode {
+        let _ = writeln!(
+            s,
+            "  reference mode (original repository, per-image mean, empty-mask bug included; for comparison only): IoU {:.4} F1 {:.4} ACC {:.4} SE {:.4} PC {:.4}",
+            r.iou, r.f1, r.acc, r.se, r.pc
+        );
+    }
+    if let Some(sw) = &report.sweep {
+        if let (Some(best), Some(band)) = (&sw.best, &sw.band) {
+            let _ = writeln!(s, "  threshold sweep: best {:.2} (pooled Dice {:.4}); stable band {:.2}–{:.2} (Dice within {} of best)", best.threshold, best.dice, band.lo, band.hi, band.tolerance);
+        }
+    }
+    if let Some(c) = &report.calibration {
+        let _ = writeln!(s, "  calibration: ECE {} , mean predictive entropy {} bits/pixel", opt(c.ece), opt(c.mean_entropy_bits));
+    }
+    for (path, why) in report.skipped.iter().take(10) {
+        let _ = writeln!(s, "  skipped: {why} ({})", path.display());
+    }
+    s
+}
+
+/// Writes `report.json`, `per_image.csv` and (when swept) `sweep.csv` into `dir`.
+pub fn write_all(dir: &Path, report: &EvalReport, images: &[ImageResult]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let json = serde_json::to_string_pretty(&serde_json::json!({ "report": report, "images": images }))?;
+    crate::fsutil::write_atomic(&dir.join("report.json"), json.as_bytes())?;
+    let mut csv = String::from("dataset,id,group,width,height,gt_foreground,dice,iou,precision,recall,specificity,accuracy,hd95_px,assd_px,dice_model_res,ref_iou,ref_f1,ref_acc\n");
+    let o = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
+    for r in images {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            r.dataset,
+            r.id,
+            r.group.clone().unwrap_or_default(),
+            r.native_size.0,
+            r.native_size.1,
+            r.gt_foreground,
+            o(r.native.dice),
+            o(r.native.iou),
+            o(r.native.precision),
+            o(r.native.recall),
+            o(r.native.specificity),
+            o(r.native.accuracy),
+            o(r.surface.as_ref().map(|s| s.hd95)),
+            o(r.surface.as_ref().map(|s| s.assd)),
+            o(r.model_resolution.dice),
+            r.reference.iou,
+            r.reference.f1,
+            r.reference.acc
+        );
+    }
+    crate::fsutil::write_atomic(&dir.join("per_image.csv"), csv.as_bytes())?;
+    if let Some(sw) = &report.sweep {
+        let mut csv = String::from("threshold,pooled_dice,pooled_iou,pooled_precision,pooled_recall,mean_dice,mean_iou\n");
+        for t in &sw.per_threshold {
+            let _ = writeln!(csv, "{},{},{},{},{},{},{}", t.threshold, o(t.pooled.dice), o(t.pooled.iou), o(t.pooled.precision), o(t.pooled.recall), o(t.mean_dice.value), o(t.mean_iou.value));
+        }
+        crate::fsutil::write_atomic(&dir.join("sweep.csv"), csv.as_bytes())?;
+    }
+    Ok(())
+}

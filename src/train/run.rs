@@ -1,0 +1,537 @@
+//! The training loop: a hand-written epoch/step loop on any Burn device, with
+//! validation after each epoch, best and last checkpoints, exact resume, cooperative
+//! pause and cancel, and typed events. No UI types.
+//!
+//! Determinism: the epoch's shuffle and each sample's augmentation come from named
+//! streams of the seed (`shuffle-{epoch}`, `augment-{epoch}-{index}`), so a run resumed
+//! at step `k` draws exactly what the uninterrupted run drew; model, optimiser state
+//! and BN statistics are saved bit-exactly in f32.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use burn::module::Module as _;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::config::{OptimizerConfig, TrainConfig};
+use super::event::{CheckpointKind, TrainEvent};
+use super::source::SampleSource;
+use crate::backend::ComputeDevice;
+use crate::loss::bce_dice_loss;
+use crate::model::{CheckpointMeta, CmuNext, load_model, save_checkpoint};
+use crate::rng::SplitMix64;
+
+/// File names inside a run folder.
+pub mod files {
+    /// The training configuration and data provenance.
+    pub const CONFIG: &str = "config.json";
+    /// Resumable loop state.
+    pub const STATE: &str = "state.json";
+    /// Checkpoint of the best epoch by val IoU.
+    pub const BEST: &str = "model_best.safetensors";
+    /// Checkpoint of the latest state.
+    pub const LAST: &str = "model_last.safetensors";
+    /// Optimiser state belonging to [`LAST`].
+    pub const OPTIMIZER: &str = "optimizer_last.bpk";
+    /// Per-step curve.
+    pub const STEPS_CSV: &str = "steps.csv";
+    /// Per-epoch curve.
+    pub const EPOCHS_CSV: &str = "epochs.csv";
+}
+
+/// Pause and cancel requests from another thread; checked between steps.
+#[derive(Debug, Default)]
+pub struct TrainControl {
+    cancel: AtomicBool,
+    pause: AtomicBool,
+}
+
+impl TrainControl {
+    /// Asks the run to stop after the current step (it saves a resumable checkpoint).
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+    /// Pauses (`true`) or continues (`false`) the run between steps.
+    pub fn set_paused(&self, paused: bool) {
+        self.pause.store(paused, Ordering::SeqCst);
+    }
+    /// Whether a stop was requested.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+    /// Whether a pause is requested.
+    pub fn is_paused(&self) -> bool {
+        self.pause.load(Ordering::SeqCst)
+    }
+}
+
+/// Metrics of one validated epoch, as kept in `state.json` and `epochs.csv`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 0-based epoch.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Mean validation loss.
+    pub val_loss: f64,
+    /// Pooled validation IoU at 0.5.
+    pub val_iou: f64,
+    /// Pooled validation Dice at 0.5.
+    pub val_dice: f64,
+    /// Mean per-image validation Dice (both-empty images excluded).
+    pub val_dice_per_image: f64,
+    /// Learning rate of the epoch's last step.
+    pub lr: f64,
+    /// Wall seconds of the epoch (training and validation).
+    pub seconds: f64,
+}
+
+/// The resumable loop state (`state.json`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunState {
+    /// Next global step to run.
+    pub next_step: usize,
+    /// Sum of the current epoch's step losses so far.
+    pub epoch_loss_sum: f64,
+    /// Steps counted in `epoch_loss_sum`.
+    pub epoch_loss_steps: usize,
+    /// Best pooled val IoU so far.
+    pub best_val_iou: f64,
+    /// Epoch of that best.
+    pub best_epoch: Option<usize>,
+    /// Whether all epochs ran.
+    pub finished: bool,
+    /// Validated epochs.
+    pub history: Vec<EpochRecord>,
+}
+
+/// How a run ended without error.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainOutcome {
+    /// All epochs ran.
+    Finished {
+        /// The final state.
+        state: RunState,
+    },
+    /// Stopped on request; resume runs from `state.next_step`.
+    Cancelled {
+        /// The saved state.
+        state: RunState,
+    },
+}
+
+/// Run-folder JSON written at start: the configuration and what the data was.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// The training configuration.
+    pub train: TrainConfig,
+    /// Free-form description of the data (paths, split and content hashes).
+    pub data: serde_json::Value,
+}
+
+/// Trains (or resumes, when `run_dir` holds a started run and `resume` is set).
+///
+/// Events go to `on_event` as they happen. Errors (unreadable samples, a NaN loss,
+/// I/O) stop the run after a `Failed` event; the last good checkpoint is kept.
+pub fn train(
+    run: &RunConfig,
+    train_set: &dyn SampleSource,
+    val_set: &dyn SampleSource,
+    run_dir: &Path,
+    device: &ComputeDevice,
+    control: &TrainControl,
+    resume: bool,
+    on_event: &mut dyn FnMut(TrainEvent),
+) -> anyhow::Result<TrainOutcome> {
+    let result = train_inner(run, train_set, val_set, run_dir, device, control, resume, on_event);
+    if let Err(err) = &result {
+        on_event(TrainEvent::Failed { message: format!("{err:#}") });
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train_inner(
+    run: &RunConfig,
+    train_set: &dyn SampleSource,
+    val_set: &dyn SampleSource,
+    run_dir: &Path,
+    compute: &ComputeDevice,
+    control: &TrainControl,
+    resume: bool,
+    on_event: &mut dyn FnMut(TrainEvent),
+) -> anyhow::Result<TrainOutcome> {
+    let config = &run.train;
+    config.validate().map_err(anyhow::Error::msg)?;
+    check_sources(config, train_set, val_set)?;
+    let steps_per_epoch = train_set.len().div_ceil(config.batch_size);
+    let total_steps = steps_per_epoch * config.epochs;
+    let device = compute.device.clone().autodiff();
+    let meta = CheckpointMeta::new(config.variant.config(), config.input.clone());
+
+    let (mut model, mut optim, mut state) = if resume {
+        resume_from(run, run_dir, &device)?
+    } else {
+        start_fresh(run, run_dir, &device)?
+    };
+    on_event(TrainEvent::Started {
+        run_dir: run_dir.to_path_buf(),
+        steps_per_epoch,
+        total_steps,
+        start_step: state.next_step,
+        device: compute.reason.clone(),
+    });
+    if state.finished || state.next_step >= total_steps {
+        on_event(TrainEvent::Warning { message: "this run has already finished all its epochs".into() });
+        return Ok(TrainOutcome::Finished { state });
+    }
+
+    if resume {
+        // A crash after the last save may have left rows past the resume point.
+        truncate_csv(&run_dir.join(files::STEPS_CSV), state.next_step)?;
+        truncate_csv(&run_dir.join(files::EPOCHS_CSV), state.history.len())?;
+    }
+    let mut steps_csv = CsvAppender::open(&run_dir.join(files::STEPS_CSV), "step,epoch,loss,lr")?;
+    let mut epochs_csv = CsvAppender::open(&run_dir.join(files::EPOCHS_CSV), "epoch,train_loss,val_loss,val_iou,val_dice,val_dice_per_image,lr,seconds")?;
+    let mut throughput = Throughput::new();
+    let mut epoch_start = Instant::now();
+    let mut order = epoch_order(config.seed, state.next_step / steps_per_epoch, train_set.len());
+    let mut lr = config.lr_at(state.next_step, total_steps);
+
+    while state.next_step < total_steps {
+        let step = state.next_step;
+        let (epoch, position) = (step / steps_per_epoch, step % steps_per_epoch);
+        if position == 0 && step > 0 {
+            order = epoch_order(config.seed, epoch, train_set.len());
+        }
+        let batch_indices = &order[position * config.batch_size..((position + 1) * config.batch_size).min(order.len())];
+        let (images, masks) = load_batch(train_set, batch_indices, config.augment.then_some((config.seed, epoch)), &device)?;
+
+        let logits = model.forward(images);
+        let loss = bce_dice_loss(logits, masks);
+        let loss_value = scalar(loss.clone())?;
+        if !loss_value.is_finite() {
+            bail!(
+                "the training loss became {loss_value} at step {step} (epoch {epoch}); the run was stopped and \
+                 the last good checkpoint kept in {} — try a lower learning rate",
+                run_dir.display()
+            );
+        }
+        lr = config.lr_at(step, total_steps);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(lr, model, grads);
+
+        state.next_step += 1;
+        state.epoch_loss_sum += loss_value;
+        state.epoch_loss_steps += 1;
+        steps_csv.line(&format!("{step},{epoch},{loss_value},{lr}"))?;
+        let rate = throughput.record(batch_indices.len());
+        let eta = if rate > 0.0 { (total_steps - state.next_step) as f64 * config.batch_size as f64 / rate } else { f64::NAN };
+        on_event(TrainEvent::Step { epoch, step, loss: loss_value, lr, images_per_sec: rate, eta_secs: eta });
+
+        if state.next_step % steps_per_epoch == 0 {
+            let (val_loss, val) = validate(&model.valid(), val_set, config.batch_size, &compute.device)?;
+            let train_loss = state.epoch_loss_sum / state.epoch_loss_steps.max(1) as f64;
+            let best = state.best_epoch.is_none() || val.iou > state.best_val_iou;
+            let record = EpochRecord {
+                epoch,
+                train_loss,
+                val_loss,
+                val_iou: val.iou,
+                val_dice: val.dice,
+                val_dice_per_image: val.dice_per_image,
+                lr,
+                seconds: epoch_start.elapsed().as_secs_f64(),
+            };
+            epochs_csv.line(&format!(
+                "{epoch},{train_loss},{val_loss},{},{},{},{lr},{:.3}",
+                val.iou, val.dice, val.dice_per_image, record.seconds
+            ))?;
+            on_event(TrainEvent::Epoch { epoch, train_loss, val_loss, val_iou: val.iou, val_dice: val.dice, val_dice_per_image: val.dice_per_image, best });
+            state.history.push(record);
+            state.epoch_loss_sum = 0.0;
+            state.epoch_loss_steps = 0;
+            if best {
+                state.best_val_iou = val.iou;
+                state.best_epoch = Some(epoch);
+                let path = run_dir.join(files::BEST);
+                let mut best_meta = meta.clone();
+                best_meta.provenance = serde_json::json!({ "epoch": epoch, "val_iou": val.iou, "val_dice": val.dice, "selected_on": "validation split" });
+                save_checkpoint(&model, &best_meta, &path)?;
+                on_event(TrainEvent::CheckpointSaved { kind: CheckpointKind::Best, path });
+            }
+            state.finished = state.next_step >= total_steps;
+            save_last(&model, &optim, &state, &meta, run_dir, on_event)?;
+            epoch_start = Instant::now();
+        } else if config.save_every_steps > 0 && state.next_step % config.save_every_steps == 0 {
+            save_last(&model, &optim, &state, &meta, run_dir, on_event)?;
+        }
+
+        if control.is_paused() && !control.is_cancelled() {
+            on_event(TrainEvent::Paused);
+            while control.is_paused() && !control.is_cancelled() {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            throughput = Throughput::new();
+            if !control.is_cancelled() {
+                on_event(TrainEvent::Continued);
+            }
+        }
+        if control.is_cancelled() && state.next_step < total_steps {
+            save_last(&model, &optim, &state, &meta, run_dir, on_event)?;
+            on_event(TrainEvent::Cancelled { next_step: state.next_step });
+            return Ok(TrainOutcome::Cancelled { state });
+        }
+    }
+    let _ = lr;
+    on_event(TrainEvent::Finished { best_epoch: state.best_epoch.unwrap_or(0), best_val_iou: state.best_val_iou });
+    Ok(TrainOutcome::Finished { state })
+}
+
+fn check_sources(config: &TrainConfig, train_set: &dyn SampleSource, val_set: &dyn SampleSource) -> anyhow::Result<()> {
+    anyhow::ensure!(!train_set.is_empty(), "the training split is empty");
+    anyhow::ensure!(!val_set.is_empty(), "the validation split is empty: the best epoch cannot be chosen");
+    let expected = config.variant.config().in_channels;
+    for (name, s) in [("training", train_set), ("validation", val_set)] {
+        anyhow::ensure!(s.size() == config.input.size, "the {name} samples are {}², the configuration says {}²", s.size(), config.input.size);
+        anyhow::ensure!(s.channels() == expected, "the {name} samples have {} channels, the model takes {expected}", s.channels());
+    }
+    Ok(())
+}
+
+fn start_fresh(run: &RunConfig, run_dir: &Path, device: &Device) -> anyhow::Result<(CmuNext, ModuleOptimizer, RunState)> {
+    if run_dir.join(files::STATE).exists() {
+        bail!("{} already holds a run; resume it, or choose another output folder", run_dir.display());
+    }
+    std::fs::create_dir_all(run_dir).with_context(|| format!("cannot create the run folder {}", run_dir.display()))?;
+    write_json(&run_dir.join(files::CONFIG), run)?;
+    // Seed the backend so the initial weights are the same for the same seed.
+    device.seed(run.train.seed);
+    let model = CmuNext::new(&run.train.variant.config(), device)?;
+    Ok((model, make_optimizer(&run.train.optimizer), RunState::default()))
+}
+
+fn resume_from(run: &RunConfig, run_dir: &Path, device: &Device) -> anyhow::Result<(CmuNext, ModuleOptimizer, RunState)> {
+    let saved: RunConfig = read_json(&run_dir.join(files::CONFIG))?;
+    if saved.train != run.train {
+        bail!(
+            "the run in {} was started with another configuration; resume with the same settings (its config.json) \
+             or start a new run",
+            run_dir.display()
+        );
+    }
+    let state: RunState = read_json(&run_dir.join(files::STATE))?;
+    let model = load_model(&run_dir.join(files::LAST), None, device)?.model;
+    let optim = make_optimizer(&run.train.optimizer)
+        .load(run_dir.join(files::OPTIMIZER))
+        .map_err(|e| anyhow::anyhow!("cannot read the optimiser state: {e:?}: {}", run_dir.join(files::OPTIMIZER).display()))?;
+    Ok((model, optim, state))
+}
+
+fn make_optimizer(config: &OptimizerConfig) -> ModuleOptimizer {
+    match *config {
+        OptimizerConfig::Sgd { momentum, weight_decay, .. } => SgdConfig::new()
+            // PyTorch's SGD has dampening 0; Burn's default is 0.1.
+            .with_momentum((momentum > 0.0).then(|| MomentumConfig::new().with_momentum(momentum).with_dampening(0.0)))
+            .with_weight_decay((weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay as f32)))
+            .init(),
+        OptimizerConfig::Adamw { weight_decay, .. } => AdamWConfig::new().with_weight_decay(weight_decay as f32).init(),
+    }
+}
+
+fn save_last(
+    model: &CmuNext,
+    optim: &ModuleOptimizer,
+    state: &RunState,
+    meta: &CheckpointMeta,
+    run_dir: &Path,
+    on_event: &mut dyn FnMut(TrainEvent),
+) -> anyhow::Result<()> {
+    let path = run_dir.join(files::LAST);
+    let mut last_meta = meta.clone();
+    last_meta.provenance = serde_json::json!({ "next_step": state.next_step });
+    save_checkpoint(model, &last_meta, &path)?;
+    // The optimiser file is written beside, then the state that points at both: a crash
+    // between the writes leaves the previous state, which the new files still extend.
+    let tmp = run_dir.join(format!(".{}.tmp", files::OPTIMIZER));
+    optim.save(&tmp).map_err(|e| anyhow::anyhow!("cannot save the optimiser state: {e:?}"))?;
+    let written = if tmp.exists() { tmp.clone() } else { with_bpk(&tmp) };
+    std::fs::rename(&written, run_dir.join(files::OPTIMIZER)).context("cannot move the optimiser state into place")?;
+    write_json(&run_dir.join(files::STATE), state)?;
+    on_event(TrainEvent::CheckpointSaved { kind: CheckpointKind::Last, path });
+    Ok(())
+}
+
+fn with_bpk(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".bpk");
+    PathBuf::from(p)
+}
+
+/// Sample order of `epoch`: a seeded permutation.
+fn epoch_order(seed: u64, epoch: usize, len: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..len).collect();
+    SplitMix64::stream(seed, &format!("shuffle-{epoch}")).shuffle(&mut order);
+    order
+}
+
+fn load_batch(
+    source: &dyn SampleSource,
+    indices: &[usize],
+    augment: Option<(u64, usize)>,
+    device: &Device,
+) -> anyhow::Result<(Tensor<4>, Tensor<4>)> {
+    let (c, s) = (source.channels(), source.size());
+    let mut images = Vec::with_capacity(indices.len() * c * s * s);
+    let mut masks = Vec::with_capacity(indices.len() * s * s);
+    for &i in indices {
+        let mut rng = augment.map(|(seed, epoch)| SplitMix64::stream(seed, &format!("augment-{epoch}-{i}")));
+        let sample = source.sample(i, rng.as_mut()).map_err(|e| anyhow::anyhow!("{e}: {}", source.name(i)))?;
+        anyhow::ensure!(sample.image.len() == c * s * s && sample.mask.len() == s * s, "sample has the wrong size: {}", source.name(i));
+        images.extend_from_slice(&sample.image);
+        masks.extend_from_slice(&sample.mask);
+    }
+    let n = indices.len();
+    Ok((
+        Tensor::from_data(TensorData::new(images, [n, c, s, s]), device),
+        Tensor::from_data(TensorData::new(masks, [n, 1, s, s]), device),
+    ))
+}
+
+/// Pooled and per-image validation scores at threshold 0.5.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ValScores {
+    /// Pooled IoU.
+    pub iou: f64,
+    /// Pooled Dice.
+    pub dice: f64,
+    /// Mean per-image Dice, images with empty GT and empty prediction excluded.
+    pub dice_per_image: f64,
+}
+
+/// Runs `model` (eval mode) over `set`; returns the mean loss and the scores.
+pub fn validate(model: &CmuNext, set: &dyn SampleSource, batch: usize, device: &Device) -> anyhow::Result<(f64, ValScores)> {
+    let (mut loss_sum, mut seen) = (0.0, 0usize);
+    let (mut tp, mut fp, mut fneg) = (0u64, 0u64, 0u64);
+    let (mut dice_sum, mut dice_n) = (0.0, 0usize);
+    let s = set.size();
+    let indices: Vec<usize> = (0..set.len()).collect();
+    for chunk in indices.chunks(batch.max(1)) {
+        let (images, masks) = load_batch(set, chunk, None, device)?;
+        let logits = model.forward(images);
+        loss_sum += scalar(bce_dice_loss(logits.clone(), masks.clone()))? * chunk.len() as f64;
+        seen += chunk.len();
+        let logits = read_f32(logits)?;
+        let masks = read_f32(masks)?;
+        for (l, m) in logits.chunks(s * s).zip(masks.chunks(s * s)) {
+            let (mut a, mut b, mut c) = (0u64, 0u64, 0u64);
+            for (&x, &t) in l.iter().zip(m) {
+                // sigmoid(x) > 0.5 ⇔ x > 0.
+                match (x > 0.0, t > 0.5) {
+                    (true, true) => a += 1,
+                    (true, false) => b += 1,
+                    (false, true) => c += 1,
+                    _ => {}
+                }
+            }
+            tp += a;
+            fp += b;
+            fneg += c;
+            if a + b + c > 0 {
+                dice_sum += 2.0 * a as f64 / (2 * a + b + c) as f64;
+                dice_n += 1;
+            }
+        }
+    }
+    let union = tp + fp + fneg;
+    let scores = ValScores {
+        iou: if union == 0 { 1.0 } else { tp as f64 / union as f64 },
+        dice: if union == 0 { 1.0 } else { 2.0 * tp as f64 / (2 * tp + fp + fneg) as f64 },
+        dice_per_image: if dice_n == 0 { f64::NAN } else { dice_sum / dice_n as f64 },
+    };
+    Ok((loss_sum / seen.max(1) as f64, scores))
+}
+
+fn scalar(t: Tensor<1>) -> anyhow::Result<f64> {
+    Ok(f64::from(read_f32(t)?.first().copied().unwrap_or(f32::NAN)))
+}
+
+fn read_f32<const D: usize>(t: Tensor<D>) -> anyhow::Result<Vec<f32>> {
+    let data = t.try_into_data().map_err(|e| anyhow::anyhow!("backend error: {e:?}"))?;
+    data.to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    crate::fsutil::write_atomic(path, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
+}
+
+/// Keeps the header and the rows whose first field is below `keep_below`.
+fn truncate_csv(path: &Path, keep_below: usize) -> anyhow::Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, line)| *i == 0 || line.split(',').next().and_then(|f| f.parse::<usize>().ok()).is_some_and(|n| n < keep_below))
+        .map(|(_, line)| line)
+        .collect();
+    crate::fsutil::write_atomic(path, format!("{}\n", kept.join("\n")).as_bytes()).with_context(|| format!("cannot rewrite {}", path.display()))
+}
+
+/// Appends lines to a CSV file, writing the header when the file is new.
+struct CsvAppender {
+    file: std::fs::File,
+}
+
+impl CsvAppender {
+    fn open(path: &Path, header: &str) -> anyhow::Result<Self> {
+        use std::io::Write as _;
+        let exists = path.exists();
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        if !exists {
+            writeln!(file, "{header}")?;
+        }
+        Ok(Self { file })
+    }
+
+    fn line(&mut self, line: &str) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        writeln!(self.file, "{line}")?;
+        Ok(())
+    }
+}
+
+/// Images per second over the last few steps.
+struct Throughput {
+    recent: std::collections::VecDeque<(Instant, usize)>,
+}
+
+impl Throughput {
+    fn new() -> Self {
+        Self { recent: std::collections::VecDeque::from([(Instant::now(), 0)]) }
+    }
+
+    fn record(&mut self, images: usize) -> f64 {
+        self.recent.push_back((Instant::now(), images));
+        if self.recent.len() > 11 {
+            self.recent.pop_front();
+        }
+        let (first, _) = self.recent[0];
+        let count: usize = self.recent.iter().skip(1).map(|(_, n)| n).sum();
+        let secs = self.recent.back().map_or(0.0, |(t, _)| t.duration_since(first).as_secs_f64());
+        if secs > 0.0 { count as f64 / secs } else { 0.0 }
+    }
+}
