@@ -60,6 +60,10 @@ impl StateDict {
 
     /// Takes every parameter and BN running statistic of `model`, under PyTorch keys.
     pub fn from_model(model: &CmuNext) -> Result<Self, String> {
+        // BN running statistics updated in a train-mode forward live in per-thread
+        // slots until synced; `valid()` syncs them (and drops autodiff), so what is
+        // saved is what the model will use.
+        let model = model.valid();
         let mut collector = Collector::default();
         model.visit(&mut collector);
         if let Some(err) = collector.error {
