@@ -5,6 +5,12 @@
 set -euo pipefail
 
 packages=(mesa-vulkan-drivers libvulkan1)
+# A real window needs these at run time (everything is loaded with dlopen, so building
+# does not); SEGLENS_SETUP_XVFB=1 adds a virtual display for headless smoke runs.
+packages+=(libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 libx11-xcb1 libwayland-client0 libwayland-egl1 libegl1)
+if [ "${SEGLENS_SETUP_XVFB:-0}" = 1 ]; then
+    packages+=(xvfb xauth)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -167,6 +167,10 @@ fn read_safetensors(bytes: &[u8]) -> Result<StateDict, String> {
     let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| format!("bad safetensors file: {e}"))?;
     let mut tensors = BTreeMap::new();
     for (name, view) in st.tensors() {
+        // Integer tensors are BN batch counters, which carry no weights.
+        if is_ignored_torch_key(&name) && !matches!(view.dtype(), safetensors::Dtype::F32 | safetensors::Dtype::F64 | safetensors::Dtype::F16 | safetensors::Dtype::BF16) {
+            continue;
+        }
         let data = to_f32(view.dtype(), view.data()).ok_or_else(|| format!("tensor '{name}' has unsupported dtype {:?}", view.dtype()))?;
         tensors.insert(name, StateTensor { shape: view.shape().to_vec(), data });
     }
@@ -377,5 +381,55 @@ impl ModuleMapper for StableIds {
         };
         let (_, tensor, mapper) = param.consume();
         Param::from_mapped_value(stable_param_id(&key), tensor, mapper)
+    }
+}
+
+/// Re-initialises every conv weight and bias of `model` as PyTorch's default does
+/// (kaiming-uniform with a = √5, i.e. U(±1/√fan_in), for weights and biases), drawing
+/// from a stream of `seed` per parameter key: the same seed gives the same initial
+/// network in every process and thread, whatever else draws random numbers.
+/// BN parameters and statistics keep their fixed defaults (γ = 1, β = 0, μ = 0, σ² = 1).
+pub fn init_deterministic(model: CmuNext, seed: u64) -> CmuNext {
+    let shapes = expected_shapes(&model);
+    let mut mapper = SeededInit { path: Vec::new(), shapes, seed };
+    model.map(&mut mapper)
+}
+
+struct SeededInit {
+    path: Vec<String>,
+    shapes: BTreeMap<String, Vec<usize>>,
+    seed: u64,
+}
+
+impl SeededInit {
+    /// fan_in of the conv a `.weight`/`.bias` key belongs to, `None` for BN parameters.
+    fn conv_fan_in(&self, key: &str) -> Option<usize> {
+        let prefix = key.strip_suffix(".weight").or_else(|| key.strip_suffix(".bias"))?;
+        let w = self.shapes.get(&format!("{prefix}.weight"))?;
+        (w.len() == 4).then(|| w[1] * w[2] * w[3])
+    }
+}
+
+impl ModuleMapper for SeededInit {
+    fn enter_module(&mut self, name: &str, container: &str) {
+        push_path(&mut self.path, name, container);
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let Some(key) = torch_key(&self.path) else {
+            return param;
+        };
+        let Some(fan_in) = self.conv_fan_in(&key) else {
+            return param;
+        };
+        let shape = param.lazy_shape().to_vec();
+        let bound = 1.0 / (fan_in as f64).sqrt();
+        let mut rng = crate::rng::SplitMix64::stream(self.seed, &format!("init-{key}"));
+        let data: Vec<f32> = (0..shape.iter().product::<usize>()).map(|_| ((2.0 * rng.next_f64() - 1.0) * bound) as f32).collect();
+        let device = param.lazy_device();
+        let tensor = Tensor::<D>::from_data(TensorData::new(data, shape), &device);
+        param.transform_for_load(tensor, stable_param_id(&key))
     }
 }

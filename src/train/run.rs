@@ -311,9 +311,9 @@ fn start_fresh(run: &RunConfig, run_dir: &Path, device: &Device) -> anyhow::Resu
     }
     std::fs::create_dir_all(run_dir).with_context(|| format!("cannot create the run folder {}", run_dir.display()))?;
     write_json(&run_dir.join(files::CONFIG), run)?;
-    // Seed the backend so the initial weights are the same for the same seed.
-    device.seed(run.train.seed);
-    let model = CmuNext::new(&run.train.variant.config(), device)?;
+    // Initial weights from our own seeded streams, not the backend's global RNG, so the
+    // same seed gives the same network whatever else runs in the process.
+    let model = crate::model::state_dict::init_deterministic(CmuNext::new(&run.train.variant.config(), device)?, run.train.seed);
     Ok((model, make_optimizer(&run.train.optimizer), RunState::default()))
 }
 
