@@ -1,0 +1,56 @@
+//! The window on the real engine: the bundled demo (real CT slices in assets/demo) and
+//! the bundled CT model, through `RealBackend` on the CPU backend. Inference runs, the
+//! threshold slider moves, and the displayed metrics equal the library's values.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use seglens::app::backend::AppBackend as _;
+use seglens::app::evaluation::POLICY;
+use seglens::app::real_backend::RealBackend;
+use seglens::app::ui::tools_panel::metric_lines;
+use seglens::app::{FixedDialogs, SegApp};
+use seglens::backend::BackendRequest;
+use seglens::metrics::OverlapScores;
+
+fn settle(h: &mut Harness<'static, SegApp>) {
+    for _ in 0..3 {
+        h.state_mut().settle();
+        h.run();
+    }
+}
+
+#[test]
+fn real_demo_inference_and_threshold_slider_match_the_library() {
+    let mut h = Harness::builder()
+        .with_size([1400.0, 900.0])
+        .with_max_steps(50)
+        .with_accessibility_check(false)
+        .build_eframe(|cc| SegApp::new(cc, Arc::new(RealBackend::new(BackendRequest::Cpu)), Arc::new(FixedDialogs::default())));
+    settle(&mut h);
+    assert_eq!(h.state().state.entries.len(), 6, "the six bundled CT slices are listed");
+    h.get_by_label("run on image").click();
+    settle(&mut h);
+    assert!(!h.state().caches.predictions.is_empty(), "the bundled model predicted");
+
+    // The same prediction straight from the engine.
+    let backend = RealBackend::new(BackendRequest::Cpu);
+    let model = backend.models().into_iter().find(|m| m.name == "cmunext-s-ct-lungs").expect("bundled CT model");
+    let entry = backend.load(&h.state().state.entries[0]).expect("demo slice loads");
+    let prediction = backend.predict(&model.id, &entry, &AtomicBool::new(false)).expect("prediction");
+    let gt = entry.gt.expect("demo slice has a mask");
+
+    for t in [0.5f32, 0.3, 0.8] {
+        h.get_by_role_and_label(egui::accesskit::Role::Slider, "threshold").set_value_accesskit(f64::from(t));
+        h.run();
+        let shown = h.state().settings.threshold;
+        let expected = OverlapScores::from_probabilities(&prediction.probabilities, shown, &gt.data, POLICY).expect("same size");
+        for line in metric_lines(&expected) {
+            h.get_by_label(&line);
+        }
+        assert_eq!(h.state_mut().current_scores(), Some(expected));
+        assert!(expected.dice.is_some_and(|d| d > 0.9), "the bundled model segments the lungs (Dice {:?} at {shown})", expected.dice);
+    }
+}
