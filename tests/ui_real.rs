@@ -54,3 +54,22 @@ fn real_demo_inference_and_threshold_slider_match_the_library() {
         assert!(expected.dice.is_some_and(|d| d > 0.9), "the bundled model segments the lungs (Dice {:?} at {shown})", expected.dice);
     }
 }
+
+#[test]
+fn real_backend_opens_dicom_files_folders_and_nifti_volumes() {
+    let formats = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/formats");
+    let backend = RealBackend::new(BackendRequest::Cpu);
+    let ct = backend.open(&formats.join("CT_small.dcm")).expect("DICOM file opens");
+    assert_eq!(ct.len(), 1);
+    let loaded = backend.load(&ct[0]).expect("CT slice loads");
+    assert_eq!((loaded.image.width, loaded.image.height, loaded.image.unit.as_str()), (128, 128, "HU"));
+    // The folder holds two readable DICOM slices (CT and MR) and NIfTI files, which are skipped.
+    let series = backend.open(&formats).expect("DICOM folder opens");
+    assert_eq!(series.len(), 2, "{series:?}");
+    let volume = backend.open(&formats.join("brain1_image.nii.gz")).expect("NIfTI opens");
+    assert_eq!(volume.len(), 25, "one entry per axial slice");
+    let slice = backend.load(&volume[12]).expect("slice loads");
+    assert_eq!((slice.image.width, slice.image.height), (256, 256));
+    let err = backend.open(&formats.join("missing.nii.gz")).expect_err("missing file");
+    assert!(err.contains("missing.nii.gz"), "{err}");
+}

@@ -126,6 +126,21 @@ impl AppBackend for RealBackend {
             }
             return Ok(entries);
         }
+        if path.is_dir() {
+            // A folder of DICOM slices: one entry per readable slice, in position order.
+            let series = crate::data::dicom::read_dicom_folder(path).map_err(|e| e.to_string())?;
+            if series.slices.is_empty() {
+                return Err(format!("no images/ folder and no readable DICOM slices in {}", path.display()));
+            }
+            let mut notes: Vec<String> = series.warnings.clone();
+            notes.extend(series.skipped.iter().map(|(p, why)| format!("skipped {}: {why}", p.display())));
+            return Ok(series
+                .slices
+                .iter()
+                .enumerate()
+                .map(|(i, s)| entry(format!("dicom|{}", s.path.display()), file_name(&s.path), modality_of(Some(&s.modality)), if i == 0 { notes.clone() } else { Vec::new() }))
+                .collect());
+        }
         if has_ext(path, &[".nii", ".nii.gz"]) {
             let volume = read_nifti(path).map_err(|e| e.to_string())?;
             let count = volume.slice_count(VoxelAxis::K);
