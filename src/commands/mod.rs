@@ -6,9 +6,11 @@ pub mod predict;
 pub mod progress;
 pub mod train;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
+
+pub use crate::fsutil::write_json;
 
 use crate::data::dataset::{Dataset, open_dataset};
 
@@ -46,10 +48,4 @@ pub fn set_threads(threads: Option<usize>) {
     let n = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)));
     // Fails only if the pool was already built, which is harmless.
     let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
-}
-
-/// Writes pretty JSON atomically.
-pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
-    crate::fsutil::write_atomic(path, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
 }

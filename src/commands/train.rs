@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use super::progress::{Progress, bar, duration};
-use super::{open_datasets, set_threads, write_json};
+use super::{open_datasets, set_threads};
+use crate::fsutil::{read_json, write_json};
 use crate::backend;
 use crate::cli::TrainArgs;
 use crate::convention::{ChannelLayout, InputConvention, Normalisation};
@@ -175,9 +176,4 @@ fn report_best(run_dir: &Path, split: &Split, compute: backend::ComputeDevice) -
         summary.insert(name.to_string(), serde_json::json!({ "label": label, "report": rep }));
     }
     write_json(&run_dir.join("report.json"), &summary)
-}
-
-fn read_json<T: for<'de> serde::Deserialize<'de>>(path: &Path) -> anyhow::Result<T> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
 }

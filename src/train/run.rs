@@ -23,6 +23,7 @@ use super::config::{OptimizerConfig, TrainConfig};
 use super::event::{CheckpointKind, TrainEvent};
 use super::source::SampleSource;
 use crate::backend::ComputeDevice;
+use crate::fsutil::{read_json, write_json};
 use crate::loss::bce_dice_loss;
 use crate::model::{CheckpointMeta, CmuNext, load_model, save_checkpoint};
 use crate::rng::SplitMix64;
@@ -465,16 +466,6 @@ fn scalar(t: Tensor<1>) -> anyhow::Result<f64> {
 fn read_f32<const D: usize>(t: Tensor<D>) -> anyhow::Result<Vec<f32>> {
     let data = t.try_into_data().map_err(|e| anyhow::anyhow!("backend error: {e:?}"))?;
     data.to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))
-}
-
-fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(value)?;
-    crate::fsutil::write_atomic(path, text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<T> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
 }
 
 /// Keeps the header and the rows whose first field is below `keep_below`.
