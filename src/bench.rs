@@ -159,7 +159,7 @@ fn timed(o: &BenchOptions, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow:
 
 fn read_back(t: Tensor<1>) -> anyhow::Result<()> {
     let data = t.try_into_data().map_err(|e| anyhow::anyhow!("backend error at read-back: {e:?}"))?;
-    let v: Vec<f32> = data.to_vec().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let v: Vec<f32> = data.try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
     anyhow::ensure!(v.iter().all(|x| x.is_finite()), "the result is not finite: {v:?}");
     Ok(())
 }

@@ -13,6 +13,7 @@
 //! half-written checkpoint behind.
 
 pub mod backend;
+pub mod annotate;
 pub mod app;
 pub mod bench;
 pub mod cli;

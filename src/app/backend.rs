@@ -1,9 +1,13 @@
 //! The boundary between the window and the rest of seglens: the [`AppBackend`] trait
-//! and the plain data it trades in. The app knows no Burn, no file formats and no
-//! training; everything it shows comes through this trait.
+//! and the plain data it trades in. The app knows no Burn and no file formats, and runs
+//! no training loop itself; everything it shows comes through this trait.
 //!
 //! Every method is called from a background thread (see [`super::jobs`]), never from the
 //! UI thread, so an implementation may block on I/O or a model forward.
+//!
+//! Training crosses it as plain data: the request ([`NewRunRequest`]), the control flags
+//! ([`TrainControl`]) and the events ([`TrainEvent`]) of `crate::train`, which hold no
+//! Burn types.
 //!
 //! Must not depend on egui or any UI type. [`FakeBackend`] is a synthetic implementation
 //! for tests, the dev example and benchmarks.
@@ -11,6 +15,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use crate::backend::BackendRequest;
+pub use crate::train::runs::{RunCurves, RunSummary};
+pub use crate::train::setup::NewRunRequest;
+pub use crate::train::{TrainControl, TrainEvent};
 
 /// The service the window is built on. Called only from background threads.
 pub trait AppBackend: Send + Sync + 'static {
@@ -34,6 +43,86 @@ pub trait AppBackend: Send + Sync + 'static {
     ) -> Result<Prediction, String>;
     /// Where inference runs, in words: "GPU 'X' through wgpu" or "CPU (no adapter)".
     fn device_notice(&self) -> String;
+
+    /// Works out a new training run without starting it: split counts, steps and a
+    /// step time measured on a short warm-up. Blocks for the warm-up.
+    fn plan_training(&self, job: &TrainingJob) -> Result<TrainingPlan, String> {
+        let _ = job;
+        Err("this backend cannot train".into())
+    }
+    /// Runs a training job until it finishes, is cancelled through `control`, or fails,
+    /// sending every event to `on_event`. Blocks; the run folder is the record.
+    fn train(&self, job: &TrainingJob, control: &TrainControl, on_event: &mut (dyn FnMut(TrainEvent) + Send)) -> Result<(), String> {
+        let _ = (job, control, on_event);
+        Err("this backend cannot train".into())
+    }
+    /// The runs found under `root`.
+    fn runs(&self, root: &Path) -> Vec<RunSummary> {
+        crate::train::runs::list_runs(root)
+    }
+    /// A run's curves, read from its folder.
+    fn run_curves(&self, dir: &Path) -> RunCurves {
+        RunCurves::read(dir)
+    }
+}
+
+/// What to train: a new run into `out`, or an existing run resumed from its last checkpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainingJob {
+    /// A new run.
+    New {
+        /// The settings.
+        request: NewRunRequest,
+        /// The run folder to create.
+        out: PathBuf,
+        /// Where it runs.
+        device: BackendRequest,
+    },
+    /// Resume the run in `dir` (its own config.json and split are used).
+    Resume {
+        /// The run folder.
+        dir: PathBuf,
+        /// Where it runs.
+        device: BackendRequest,
+    },
+}
+
+impl TrainingJob {
+    /// The run folder.
+    pub fn run_dir(&self) -> &Path {
+        match self {
+            Self::New { out, .. } => out,
+            Self::Resume { dir, .. } => dir,
+        }
+    }
+}
+
+/// A new run, worked out before it starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingPlan {
+    /// Samples per set.
+    pub train: usize,
+    /// Validation samples (they choose the best epoch).
+    pub val: usize,
+    /// Held-out test samples.
+    pub test: usize,
+    /// Datasets and their pair counts.
+    pub datasets: Vec<(String, usize)>,
+    /// Optimiser steps per epoch.
+    pub steps_per_epoch: usize,
+    /// Steps of the whole run.
+    pub total_steps: usize,
+    /// Measured seconds per step (warm-up on the first batch).
+    pub seconds_per_step: f64,
+    /// Where it would run, and why.
+    pub device: String,
+}
+
+impl TrainingPlan {
+    /// Estimated wall time of the training steps (validation adds to it).
+    pub fn estimated_seconds(&self) -> f64 {
+        self.seconds_per_step * self.total_steps as f64
+    }
 }
 
 /// A demo source: a name to show and the path to hand to [`AppBackend::open`].

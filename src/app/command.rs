@@ -48,6 +48,10 @@ pub enum AppCommand {
     SetPaneCount(usize),
     /// Reset the view of every pane to fit.
     FitAll,
+    /// Open or close the training panel.
+    ToggleTraining,
+    /// A training panel request.
+    Training(super::training::TrainingCommand),
 }
 
 /// Commands collected during a frame.

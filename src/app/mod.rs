@@ -32,6 +32,8 @@ pub mod dialogs;
 pub mod evaluation;
 pub mod jobs;
 pub mod real_backend;
+pub mod real_training;
+pub mod training;
 pub mod render;
 pub mod seg_app;
 pub mod settings;

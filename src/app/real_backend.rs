@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::backend::{AppBackend, EntryId, EntryInfo, ImageF32, LoadedEntry, Mask, Modality, ModelId, ModelInfo, Prediction, SourceRef, Window};
+use super::backend::{AppBackend, EntryId, EntryInfo, ImageF32, LoadedEntry, Mask, Modality, ModelId, ModelInfo, Prediction, SourceRef, TrainControl, TrainEvent, TrainingJob, TrainingPlan, Window};
 use crate::backend::{BackendRequest, ComputeDevice, select};
 use crate::data::augment::Augmentation;
 use crate::data::dataset::open_dataset;
@@ -61,7 +61,14 @@ impl RealBackend {
 
 fn model_info(id: &ModelId, predictor: &Predictor) -> ModelInfo {
     let modality = predictor.loaded.meta.input.modality.as_deref().map_or(Modality::Other, modality_of_code);
-    let name = Path::new(&id.0).file_stem().map_or_else(|| id.0.clone(), |s| s.to_string_lossy().into_owned());
+    let path = Path::new(&id.0);
+    let stem = path.file_stem().map_or_else(|| id.0.clone(), |s| s.to_string_lossy().into_owned());
+    // Checkpoints of a run are all called model_best/model_last: name them by their run.
+    let run = path.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned());
+    let name = match run {
+        Some(run) if stem.starts_with("model_") => format!("{run}/{stem}"),
+        _ => stem,
+    };
     ModelInfo { id: id.clone(), name, modality }
 }
 
@@ -212,6 +219,14 @@ impl AppBackend for RealBackend {
 
     fn device_notice(&self) -> String {
         self.compute.reason.clone()
+    }
+
+    fn plan_training(&self, job: &TrainingJob) -> Result<TrainingPlan, String> {
+        super::real_training::plan(job)
+    }
+
+    fn train(&self, job: &TrainingJob, control: &TrainControl, on_event: &mut (dyn FnMut(TrainEvent) + Send)) -> Result<(), String> {
+        super::real_training::run(job, control, on_event)
     }
 }
 

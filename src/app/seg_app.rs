@@ -15,6 +15,7 @@ use super::evaluation::{DatasetEval, EntryEval};
 use super::jobs::{InferEvent, JobHandle, JobRunner, LoadEvent, MiscEvent, OpenEvent};
 use super::render::OverlayData;
 use super::settings::{SETTINGS_KEY, Settings};
+use super::training::{Effect, TrainingCommand, TrainingState};
 use super::ui;
 use super::ui::notifications::{Level, Notifications};
 use crate::metrics::OverlapScores;
@@ -94,6 +95,8 @@ pub struct SegApp {
     pub notifications: Notifications,
     /// Timings.
     pub timings: Timings,
+    /// The training panel.
+    pub training: TrainingState,
     backend: Arc<dyn AppBackend>,
     dialogs: Arc<dyn FileDialogs>,
     runner: JobRunner,
@@ -153,6 +156,7 @@ impl SegApp {
                 started: Instant::now(),
                 first_image: None,
             },
+            training: TrainingState::default(),
             backend,
             dialogs,
             runner: JobRunner::default(),
@@ -201,6 +205,7 @@ impl SegApp {
             || self.infer_job.as_ref().is_some_and(|j| !j.is_done())
             || self.load_jobs.iter().any(|j| !j.is_done())
             || self.misc_jobs.iter().any(|j| !j.is_done())
+            || self.training.has_pending_jobs()
     }
 
     fn start_up(&mut self) {
@@ -370,6 +375,8 @@ impl SegApp {
         let start = Instant::now();
         let over = |s: &Instant| budget.is_some_and(|b| s.elapsed() > b);
 
+        let effects = self.training.drain(&self.backend, &self.runner);
+        self.apply_training_effects(effects);
         if let Some(job) = self.open_job.as_mut() {
             for e in job.drain() {
                 match e {
@@ -502,6 +509,10 @@ impl SegApp {
             }
             MiscEvent::ModelOpened(m) => {
                 let id = m.id.clone();
+                // Reopening a path (a run's best checkpoint mid-run) gives new weights:
+                // predictions of the old ones must not be shown under its name.
+                self.caches.predictions.retain(|(model, _), _| model != &id);
+                self.caches.evals.retain(|(model, _), _| model != &id);
                 if let Some(existing) = self.state.models.iter_mut().find(|x| x.id == m.id) {
                     *existing = m;
                 } else {
@@ -656,6 +667,16 @@ impl SegApp {
         self.infer_job = Some(job);
     }
 
+    fn apply_training_effects(&mut self, effects: Vec<Effect>) {
+        for e in effects {
+            match e {
+                Effect::OpenModel(path) => self.open_model(path),
+                Effect::Info(text) => self.notifications.push(Level::Info, text),
+                Effect::Error(text) => self.notifications.push(Level::Error, text),
+            }
+        }
+    }
+
     fn pick(&mut self, kind: DialogKind) {
         let dialogs = self.dialogs.clone();
         let job = self.runner.spawn("seglens-dialog", self.generation, move |tx| {
@@ -714,6 +735,21 @@ impl SegApp {
                     self.state.panes.truncate(n);
                     self.panes_rt.truncate(n);
                 }
+                AppCommand::ToggleTraining => {
+                    self.training.open = !self.training.open;
+                    if self.training.open {
+                        if self.training.form.datasets.is_empty()
+                            && let Some(p) = self.state.dataset_path.clone().filter(|p| p.join("images").is_dir()) {
+                                self.training.form.add_dataset(p);
+                            }
+                        let effects = self.training.handle(TrainingCommand::RefreshRuns, &self.backend, &self.runner);
+                        self.apply_training_effects(effects);
+                    }
+                }
+                AppCommand::Training(cmd) => {
+                    let effects = self.training.handle(cmd, &self.backend, &self.runner);
+                    self.apply_training_effects(effects);
+                }
                 AppCommand::FitAll => {
                     self.state.shared_view.fit = true;
                     for p in &mut self.state.panes {
@@ -749,7 +785,7 @@ impl eframe::App for SegApp {
         ui::app_ui(ui, self, &mut commands);
         self.notifications.ui(&ctx);
         self.run_commands(commands.take());
-        if self.runner.running() > 0 {
+        if self.runner.running() > 0 || self.training.is_training() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
     }

@@ -8,26 +8,20 @@ pub mod train;
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-
 pub use crate::fsutil::write_json;
 
-use crate::data::dataset::{Dataset, open_dataset};
+use crate::data::dataset::Dataset;
 
-/// Opens dataset folders (absolute paths, so run folders stay valid from anywhere).
+/// Opens dataset folders (absolute paths, so run folders stay valid from anywhere) and
+/// prints their pairing.
 pub fn open_datasets(paths: &[PathBuf]) -> anyhow::Result<Vec<Dataset>> {
-    paths
-        .iter()
-        .map(|p| {
-            let abs = std::fs::canonicalize(p).with_context(|| format!("cannot open dataset {}", p.display()))?;
-            let ds = open_dataset(&abs).with_context(|| format!("cannot open dataset {}", p.display()))?;
-            report_pairing(&ds);
-            Ok(ds)
-        })
-        .collect()
+    let datasets = crate::train::setup::open_datasets(paths)?;
+    datasets.iter().for_each(report_pairing);
+    Ok(datasets)
 }
 
-fn report_pairing(ds: &Dataset) {
+/// Prints a dataset's pairing summary and its first warnings.
+pub(crate) fn report_pairing(ds: &Dataset) {
     let p = &ds.pairing;
     eprintln!(
         "{}: {} pairs{}{}{}",

@@ -2,26 +2,18 @@
 //! evaluation of the best checkpoint on the validation set (labelled as the selection
 //! set) and on the test set when there is one.
 
-use std::path::{Path, PathBuf};
-
-use anyhow::Context as _;
-
 use super::progress::{Progress, bar, duration};
-use super::{open_datasets, set_threads};
-use crate::fsutil::{read_json, write_json};
+use super::{report_pairing, set_threads};
 use crate::backend;
 use crate::cli::TrainArgs;
-use crate::convention::{ChannelLayout, InputConvention, Normalisation};
-use crate::data::dataset::mix_samples;
+use crate::convention::Normalisation;
 use crate::data::grouping::Grouping;
-use crate::data::scalar::Modality;
-use crate::data::split::{Split, SplitConfig, make_split};
-use crate::eval::{EvalOptions, evaluate, report};
-use crate::infer::Predictor;
-use crate::train::{OptimizerConfig, PreparedSource, RunConfig, TrainConfig, TrainControl, TrainEvent, TrainOutcome, files, train};
+use crate::train::setup::{NewRunRequest, OptimizerChoice, RunSources, open_run, plan_run, write_new_run};
+use crate::train::report::write_run_report;
+use crate::train::{EventLog, TrainControl, TrainEvent, TrainOutcome, train};
 
 /// The split file inside a run folder.
-pub const SPLIT_FILE: &str = "split.json";
+pub use crate::train::setup::SPLIT_FILE;
 
 /// Runs `seglens train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
@@ -30,36 +22,37 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     eprintln!("device: {}", compute.reason);
     let (run, split, run_dir, resume) = match &args.resume {
         Some(dir) => {
-            let run: RunConfig = read_json(&dir.join(files::CONFIG))?;
-            let split = Split::load(&dir.join(SPLIT_FILE)).with_context(|| format!("cannot resume {}", dir.display()))?;
+            let (run, split) = open_run(dir)?;
             (run, split, dir.clone(), true)
         }
         None => {
-            let (run, split, dir) = new_run(&args)?;
-            (run, split, dir, false)
+            let Some(out) = args.out.clone() else {
+                anyhow::bail!("--out is required for a new run");
+            };
+            let planned = plan_run(&request_of(&args))?;
+            for ds in &planned.datasets {
+                report_pairing(ds);
+            }
+            write_new_run(&planned, &out)?;
+            (planned.run, planned.split, out, false)
         }
     };
     eprintln!("split {}: {} train, {} val, {} test", &split.hash[..12.min(split.hash.len())], split.train.len(), split.val.len(), split.test.len());
-    let convention = &run.train.input;
-    let train_set = PreparedSource::load(&split.train, convention);
-    let val_set = PreparedSource::load(&split.val, convention);
-    for (path, why) in train_set.skipped.iter().chain(&val_set.skipped) {
+    let sources = RunSources::load(&split, &run.train.input);
+    for (path, why) in sources.skipped() {
         eprintln!("skipped: {why} ({})", path.display());
     }
-    let warnings = train_set.warnings.len() + val_set.warnings.len();
-    if warnings > 0 {
-        eprintln!("{warnings} data warnings, e.g. {}", train_set.warnings.iter().chain(&val_set.warnings).next().cloned().unwrap_or_default());
+    let warnings: Vec<&String> = sources.warnings().collect();
+    if let Some(first) = warnings.first() {
+        eprintln!("{} data warnings, e.g. {first}", warnings.len());
     }
 
     let control = TrainControl::default();
     let mut progress = Progress::default();
-    let mut events_log = std::fs::OpenOptions::new().create(true).append(true).open(run_dir.join("events.jsonl")).ok();
+    let mut events_log = EventLog::open(&run_dir);
     let mut total_steps = 0;
-    let outcome = train(&run, &train_set, &val_set, &run_dir, &compute, &control, resume, &mut |event| {
-        if let Some(f) = events_log.as_mut() {
-            use std::io::Write as _;
-            let _ = serde_json::to_writer(&mut *f, &event).map(|()| writeln!(f));
-        }
+    let outcome = train(&run, &sources.train, &sources.val, &run_dir, &compute, &control, resume, &mut |event| {
+        events_log.append(&event);
         match &event {
             TrainEvent::Started { total_steps: t, start_step, .. } => {
                 total_steps = *t;
@@ -85,95 +78,36 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     })?;
     if let TrainOutcome::Finished { state } = outcome {
         eprintln!("finished: best epoch {} (val IoU {:.4})", state.best_epoch.map_or(0, |e| e + 1), state.best_val_iou);
-        report_best(&run_dir, &split, compute)?;
+        eprint!("{}", write_run_report(&run_dir, &split, compute)?);
     }
     Ok(())
 }
 
-fn new_run(args: &TrainArgs) -> anyhow::Result<(RunConfig, Split, PathBuf)> {
-    let Some(out) = args.out.clone() else {
-        anyhow::bail!("--out is required for a new run");
+fn request_of(args: &TrainArgs) -> NewRunRequest {
+    let grouping = match (&args.group_regex, args.no_grouping) {
+        (_, true) => Grouping::None,
+        (Some(r), false) => Grouping::Pattern(r.clone()),
+        (None, false) => Grouping::Default,
     };
-    if out.join(files::STATE).exists() {
-        anyhow::bail!("{} already holds a run: resume it with --resume {0}, or choose another --out", out.display());
-    }
-    let datasets = open_datasets(&args.data)?;
-    let samples = mix_samples(&datasets);
-    let split = match &args.split {
-        Some(path) => Split::load(path).with_context(|| format!("cannot use the split {}", path.display()))?,
-        None => {
-            let grouping = match (&args.group_regex, args.no_grouping) {
-                (_, true) => Grouping::None,
-                (Some(r), false) => Grouping::Pattern(r.clone()),
-                (None, false) => Grouping::Default,
-            };
-            let config = SplitConfig { seed: args.seed, val_fraction: args.val_fraction, test_fraction: args.test_fraction, grouping };
-            make_split(&samples, &config)?
-        }
-    };
-    let modalities: Vec<Option<Modality>> = datasets.iter().map(|d| d.modality.clone()).collect();
-    let modality = match modalities.as_slice() {
-        [Some(first), rest @ ..] if rest.iter().all(|m| m.as_ref() == Some(first)) => Some(match first {
-            Modality::Ct => "CT".to_string(),
-            Modality::Mr => "MR".to_string(),
-            Modality::Other(code) => code.clone(),
-        }),
-        [] => None,
-        _ => Some("mixed".to_string()),
-    };
-    let mut input = match args.normalisation.as_str() {
-        "reference" => InputConvention { size: args.size, ..InputConvention::reference() },
-        "unit" => InputConvention { normalisation: Normalisation::Unit, ..InputConvention::default_for_size(args.size) },
-        _ => InputConvention::default_for_size(args.size),
-    };
-    // lgg-flair-mri-like sets store three MR sequences as RGB: not colour.
-    if modality.as_deref() == Some("MR") && input.normalisation != Normalisation::Reference {
-        input.channels = ChannelLayout::MultiSequence;
-    }
-    input.modality = modality;
-    let optimizer = match args.optimizer.as_str() {
-        "adamw" => OptimizerConfig::Adamw { lr: args.lr.unwrap_or(1e-3), weight_decay: 1e-4 },
-        _ => OptimizerConfig::Sgd { lr: args.lr.unwrap_or(0.01), momentum: 0.9, weight_decay: 1e-4 },
-    };
-    let train = TrainConfig {
+    NewRunRequest {
+        data: args.data.clone(),
         variant: args.variant,
+        size: args.size,
         epochs: args.epochs,
         batch_size: args.batch_size,
-        optimizer,
-        poly_power: 0.9,
         seed: args.seed,
+        split_file: args.split.clone(),
+        optimizer: if args.optimizer == "adamw" { OptimizerChoice::Adamw } else { OptimizerChoice::Sgd },
+        lr: args.lr,
+        val_fraction: args.val_fraction,
+        test_fraction: args.test_fraction,
+        grouping,
         augment: !args.no_augment,
-        input,
-        save_every_steps: args.save_every,
-    };
-    train.validate().map_err(anyhow::Error::msg)?;
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    split.save(&out.join(SPLIT_FILE))?;
-    let data = serde_json::json!({
-        "datasets": datasets.iter().map(|d| serde_json::json!({ "name": d.name, "root": d.root, "pairs": d.pairing.pairs.len(), "modality": d.modality })).collect::<Vec<_>>(),
-        "split_hash": split.hash,
-        "split_file": SPLIT_FILE,
-        "counts": { "train": split.train.len(), "val": split.val.len(), "test": split.test.len() },
-    });
-    Ok((RunConfig { train, data }, split, out))
-}
-
-/// Evaluates the best checkpoint on val (the selection set) and test; writes `report.json`.
-fn report_best(run_dir: &Path, split: &Split, compute: backend::ComputeDevice) -> anyhow::Result<()> {
-    let predictor = Predictor::open(&run_dir.join(files::BEST), None, compute)?;
-    let options = EvalOptions::default();
-    let mut summary = serde_json::Map::new();
-    for (name, samples, label) in [
-        ("val", &split.val, "validation set — it chose the best epoch, so this score is optimistic"),
-        ("test", &split.test, "held-out test set — the headline"),
-    ] {
-        if samples.is_empty() {
-            continue;
-        }
-        let (rep, images) = evaluate(&predictor, samples, &options, &mut |_, _| {})?;
-        report::write_all(&run_dir.join(format!("eval_{name}")), &rep, &images)?;
-        eprint!("{}", report::summary_text(&rep, &format!("best checkpoint on the {label}")));
-        summary.insert(name.to_string(), serde_json::json!({ "label": label, "report": rep }));
+        normalisation: match args.normalisation.as_str() {
+            "reference" => Normalisation::Reference,
+            "unit" => Normalisation::Unit,
+            _ => Normalisation::ImageNet,
+        },
+        save_every: args.save_every,
     }
-    write_json(&run_dir.join("report.json"), &summary)
 }

@@ -45,7 +45,7 @@ impl Predictor {
         let values = out
             .try_into_data()
             .map_err(|e| anyhow::anyhow!("the {} backend failed: {e:?}", self.compute.kind.name()))?
-            .to_vec::<f32>()
+            .try_to_vec::<f32>()
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         Ok(values.chunks(s * s).map(<[f32]>::to_vec).collect())
     }

@@ -273,7 +273,7 @@ impl ModuleVisitor for Collector {
         };
         let tensor = param.val();
         let shape = tensor.dims().to_vec();
-        match tensor.try_into_data().map_err(|e| format!("{e:?}")).and_then(|d| d.to_vec::<f32>().map_err(|e| format!("{e:?}"))) {
+        match tensor.try_into_data().map_err(|e| format!("{e:?}")).and_then(|d| d.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))) {
             Ok(data) => {
                 self.tensors.insert(key, StateTensor { shape, data });
             }
@@ -339,7 +339,7 @@ impl ModuleVisitor for GradCollector<'_> {
             return;
         };
         let shape = grad.dims().to_vec();
-        match grad.try_into_data().map_err(|e| format!("{e:?}")).and_then(|d| d.to_vec::<f32>().map_err(|e| format!("{e:?}"))) {
+        match grad.try_into_data().map_err(|e| format!("{e:?}")).and_then(|d| d.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))) {
             Ok(data) => {
                 self.tensors.insert(key, StateTensor { shape, data });
             }

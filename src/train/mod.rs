@@ -1,14 +1,20 @@
-//! Training: configuration, the loop, its events and sample sources. No UI types.
+//! Training: configuration, run set-up, the loop, its events and sample sources, and
+//! the runs found on disk. No UI types.
 
 pub mod augment;
 pub mod config;
 pub mod event;
+pub mod event_log;
 pub mod prepared;
+pub mod report;
 pub mod run;
+pub mod runs;
+pub mod setup;
 pub mod source;
 
 pub use config::{OptimizerConfig, TrainConfig};
 pub use event::{CheckpointKind, TrainEvent};
-pub use run::{EpochRecord, RunConfig, RunState, TrainControl, TrainOutcome, files, train, validate};
+pub use event_log::EventLog;
+pub use run::{EpochRecord, RunConfig, RunState, TrainControl, TrainOutcome, files, measure_step_seconds, train, validate};
 pub use prepared::PreparedSource;
 pub use source::{InMemorySource, Sample, SampleSource};

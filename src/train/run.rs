@@ -8,7 +8,7 @@
 //! and BN statistics are saved bit-exactly in f32.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -47,10 +47,22 @@ pub mod files {
 }
 
 /// Pause and cancel requests from another thread; checked between steps.
-#[derive(Debug, Default)]
+///
+/// A step allowance ([`TrainControl::limit_steps`]) makes the loop wait before each
+/// step until [`TrainControl::allow_steps`] grants one: single-stepping for debugging,
+/// and deterministic tests of anything that watches a run.
+#[derive(Debug)]
 pub struct TrainControl {
     cancel: AtomicBool,
     pause: AtomicBool,
+    /// Steps still allowed; `usize::MAX` means no limit.
+    allowance: AtomicUsize,
+}
+
+impl Default for TrainControl {
+    fn default() -> Self {
+        Self { cancel: AtomicBool::new(false), pause: AtomicBool::new(false), allowance: AtomicUsize::new(usize::MAX) }
+    }
 }
 
 impl TrainControl {
@@ -69,6 +81,31 @@ impl TrainControl {
     /// Whether a pause is requested.
     pub fn is_paused(&self) -> bool {
         self.pause.load(Ordering::SeqCst)
+    }
+    /// Runs only `steps` more steps, then waits for [`Self::allow_steps`]; `None` lifts the limit.
+    pub fn limit_steps(&self, steps: Option<usize>) {
+        self.allowance.store(steps.unwrap_or(usize::MAX), Ordering::SeqCst);
+    }
+    /// Allows `steps` more steps under a limit (no effect without one).
+    pub fn allow_steps(&self, steps: usize) {
+        let _ = self.allowance.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |a| (a != usize::MAX).then(|| a.saturating_add(steps).min(usize::MAX - 1)));
+    }
+    /// Waits until a step is allowed (or a cancel), then takes it. Returns false on cancel.
+    fn take_step(&self) -> bool {
+        loop {
+            if self.is_cancelled() {
+                return false;
+            }
+            let taken = self.allowance.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |a| match a {
+                usize::MAX => Some(a),
+                0 => None,
+                _ => Some(a - 1),
+            });
+            if taken.is_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 }
 
@@ -206,6 +243,11 @@ fn train_inner(
     let mut lr = config.lr_at(state.next_step, total_steps);
 
     while state.next_step < total_steps {
+        if !control.take_step() {
+            save_last(&model, &optim, &state, &meta, run_dir, on_event)?;
+            on_event(TrainEvent::Cancelled { next_step: state.next_step });
+            return Ok(TrainOutcome::Cancelled { state });
+        }
         let step = state.next_step;
         let (epoch, position) = (step / steps_per_epoch, step % steps_per_epoch);
         if position == 0 && step > 0 {
@@ -293,6 +335,31 @@ fn train_inner(
     let _ = lr;
     on_event(TrainEvent::Finished { best_epoch: state.best_epoch.unwrap_or(0), best_val_iou: state.best_val_iou });
     Ok(TrainOutcome::Finished { state })
+}
+
+/// Seconds one optimiser step takes for `config` on `compute`, measured on the first
+/// batch of `train_set`: one warm-up step, then the median of `repeats` timed steps.
+/// Nothing is saved; the estimate a user sees before starting a run.
+pub fn measure_step_seconds(config: &TrainConfig, train_set: &dyn SampleSource, compute: &ComputeDevice, repeats: usize) -> anyhow::Result<f64> {
+    anyhow::ensure!(!train_set.is_empty(), "the training split is empty");
+    let device = compute.device.clone().autodiff();
+    let mut model = crate::model::state_dict::init_deterministic(CmuNext::new(&config.variant.config(), &device)?, config.seed);
+    let mut optim = make_optimizer(&config.optimizer);
+    let indices: Vec<usize> = (0..config.batch_size.min(train_set.len())).collect();
+    let mut times = Vec::new();
+    for i in 0..=repeats.max(1) {
+        let start = Instant::now();
+        let (images, masks) = load_batch(train_set, &indices, None, &device)?;
+        let loss = bce_dice_loss(model.forward(images), masks);
+        scalar(loss.clone())?;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(config.lr_at(0, 1), model, grads);
+        if i > 0 {
+            times.push(start.elapsed().as_secs_f64());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
 }
 
 fn check_sources(config: &TrainConfig, train_set: &dyn SampleSource, val_set: &dyn SampleSource) -> anyhow::Result<()> {
@@ -465,7 +532,7 @@ fn scalar(t: Tensor<1>) -> anyhow::Result<f64> {
 
 fn read_f32<const D: usize>(t: Tensor<D>) -> anyhow::Result<Vec<f32>> {
     let data = t.try_into_data().map_err(|e| anyhow::anyhow!("backend error: {e:?}"))?;
-    data.to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))
+    data.try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))
 }
 
 /// Keeps the header and the rows whose first field is below `keep_below`.

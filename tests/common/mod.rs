@@ -45,7 +45,7 @@ pub fn read_fixture_file(name: &str) -> BTreeMap<String, Fixture> {
 /// Values of a tensor (any backend) as f32.
 pub fn values<const D: usize>(t: Tensor<D>) -> (Vec<usize>, Vec<f32>) {
     let dims = t.dims().to_vec();
-    let data = t.try_into_data().expect("backend read-back").to_vec::<f32>().expect("f32 data");
+    let data = t.try_into_data().expect("backend read-back").try_to_vec::<f32>().expect("f32 data");
     (dims, data)
 }
 

@@ -6,6 +6,7 @@ pub mod dataset_panel;
 pub mod notifications;
 pub mod threshold_view;
 pub mod tools_panel;
+pub mod training_panel;
 pub mod top_bar;
 pub mod viewer;
 
@@ -47,6 +48,17 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut CommandQueue) 
             .default_size([560.0, 380.0])
             .show(&ctx, |ui| threshold_view::threshold_view_ui(ui, app));
         app.settings.show_threshold_view = open;
+    }
+    if app.training.open {
+        let mut open = true;
+        egui::Window::new("training")
+            .open(&mut open)
+            .default_size([760.0, 640.0])
+            .vscroll(false)
+            .show(&ctx, |ui| training_panel::training_panel_ui(ui, app, commands));
+        if !open {
+            commands.push(super::command::AppCommand::ToggleTraining);
+        }
     }
     let mut about = app.state.show_about;
     if about {

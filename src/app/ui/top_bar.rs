@@ -35,6 +35,10 @@ pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut CommandQue
                 }
             }
         });
+        let label = if app.training.is_training() { "training (running)" } else { "training" };
+        if ui.selectable_label(app.training.open, label).on_hover_text("train a model on datasets, watch its curves").clicked() {
+            commands.push(AppCommand::ToggleTraining);
+        }
         if ui.button("about").clicked() {
             app.state.show_about = true;
         }
