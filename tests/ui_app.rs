@@ -3,10 +3,6 @@
 //! Jobs run on real threads; `SegApp::settle` joins them and applies their events, so
 //! every step is deterministic: act → settle → run frames → assert.
 
-// Compiled only once the main crate declares `pub mod app;` and the GUI dependencies
-// behind a `gui` feature (see DELIVERY.md in /work/scratch/gui); until then this file
-// is empty and cannot break `cargo test` of the rest of seglens.
-
 use std::path::PathBuf;
 use std::sync::Arc;
 

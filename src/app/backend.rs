@@ -64,6 +64,28 @@ pub trait AppBackend: Send + Sync + 'static {
     fn run_curves(&self, dir: &Path) -> RunCurves {
         RunCurves::read(dir)
     }
+
+    /// Saves an edited mask as the entry's mask file (atomically, the previous version
+    /// backed up); returns what was written, in words.
+    fn save_mask(&self, entry: &EntryInfo, mask: &Mask) -> Result<String, String> {
+        let _ = (entry, mask);
+        Err("this backend cannot save masks".into())
+    }
+    /// Keeps unsaved edits in a recovery folder, to offer them after a crash.
+    fn autosave_mask(&self, entry: &EntryInfo, mask: &Mask) -> Result<(), String> {
+        let _ = (entry, mask);
+        Ok(())
+    }
+    /// Removes an entry's autosave (after a save, or when the user discards it).
+    fn discard_autosave(&self, entry: &EntryInfo) -> Result<(), String> {
+        let _ = entry;
+        Ok(())
+    }
+    /// Autosaved edits of `entries` that an earlier session left in `dataset`.
+    fn recovered_masks(&self, dataset: &Path, entries: &[EntryInfo]) -> Vec<(EntryId, Mask)> {
+        let _ = (dataset, entries);
+        Vec::new()
+    }
 }
 
 /// What to train: a new run into `out`, or an existing run resumed from its last checkpoint.

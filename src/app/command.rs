@@ -52,6 +52,36 @@ pub enum AppCommand {
     ToggleTraining,
     /// A training panel request.
     Training(super::training::TrainingCommand),
+    /// Answer to "discard unsaved edits?" before opening another dataset.
+    ConfirmOpen {
+        /// Save every edited mask first.
+        save_first: bool,
+    },
+    /// Keep the dataset and its unsaved edits.
+    CancelOpen,
+    /// A mask-editing request.
+    Annotate(AnnotateCommand),
+}
+
+/// Mask-editing requests (tools panel buttons and shortcuts).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AnnotateCommand {
+    /// Undo on the current image.
+    Undo,
+    /// Redo on the current image.
+    Redo,
+    /// Save the current image's mask.
+    Save,
+    /// Copy the whole prediction at the threshold.
+    TakeWholePrediction,
+    /// Clear the mask.
+    Clear,
+    /// Fill the polygon placed so far.
+    ClosePolygon,
+    /// Restore the edits recovered from an earlier session.
+    RestoreRecovered,
+    /// Drop them.
+    DiscardRecovered,
 }
 
 /// Commands collected during a frame.

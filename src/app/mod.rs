@@ -25,6 +25,7 @@
 //! Backend errors arrive as job events and become notifications (toasts); a failed
 //! entry never stops a dataset run. The UI thread never waits on I/O or a model.
 
+pub mod annotation;
 pub mod app_state;
 pub mod backend;
 pub mod command;
@@ -32,6 +33,7 @@ pub mod dialogs;
 pub mod evaluation;
 pub mod jobs;
 pub mod real_backend;
+pub mod real_masks;
 pub mod real_training;
 pub mod training;
 pub mod render;

@@ -225,6 +225,22 @@ impl AppBackend for RealBackend {
         super::real_training::plan(job)
     }
 
+    fn save_mask(&self, entry: &EntryInfo, mask: &Mask) -> Result<String, String> {
+        super::real_masks::save(entry, mask)
+    }
+
+    fn autosave_mask(&self, entry: &EntryInfo, mask: &Mask) -> Result<(), String> {
+        super::real_masks::autosave(entry, mask)
+    }
+
+    fn discard_autosave(&self, entry: &EntryInfo) -> Result<(), String> {
+        super::real_masks::discard(entry)
+    }
+
+    fn recovered_masks(&self, dataset: &Path, entries: &[EntryInfo]) -> Vec<(EntryId, Mask)> {
+        super::real_masks::recovered(dataset, entries)
+    }
+
     fn train(&self, job: &TrainingJob, control: &TrainControl, on_event: &mut (dyn FnMut(TrainEvent) + Send)) -> Result<(), String> {
         super::real_training::run(job, control, on_event)
     }

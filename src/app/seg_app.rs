@@ -16,6 +16,7 @@ use super::jobs::{InferEvent, JobHandle, JobRunner, LoadEvent, MiscEvent, OpenEv
 use super::render::OverlayData;
 use super::settings::{SETTINGS_KEY, Settings};
 use super::training::{Effect, TrainingCommand, TrainingState};
+use super::annotation::AnnotationState;
 use super::ui;
 use super::ui::notifications::{Level, Notifications};
 use crate::metrics::OverlapScores;
@@ -42,8 +43,10 @@ pub struct Caches {
 /// Per-pane runtime: compositor inputs, the CPU texture, cached scores.
 #[derive(Default)]
 pub struct PaneRuntime {
-    /// What `data` was built from: entry, model, prediction pointer.
-    pub data_key: Option<(EntryId, Option<ModelId>, usize)>,
+    /// What `data` was built from: entry, model, prediction and loaded-entry pointers.
+    pub data_key: Option<(EntryId, Option<ModelId>, usize, usize)>,
+    /// Last drawn viewer rect and image rect on screen (editing input, tests).
+    pub screen: Option<(egui::Rect, egui::Rect)>,
     /// Compositor inputs.
     pub data: Option<Arc<OverlayData>>,
     /// CPU-path texture and what it was drawn from.
@@ -55,7 +58,7 @@ pub struct PaneRuntime {
 /// Scores of every predicted entry at one threshold, for the dataset list.
 #[derive(Default)]
 pub struct ListScores {
-    key: Option<(Option<ModelId>, u32, usize, usize)>,
+    key: Option<(Option<ModelId>, u32, usize, u64)>,
     /// Scores by entry.
     pub by_entry: HashMap<EntryId, OverlapScores>,
 }
@@ -63,7 +66,7 @@ pub struct ListScores {
 /// Dataset evaluation of the current model, recomputed when predictions change.
 #[derive(Default)]
 pub struct DatasetEvalCache {
-    key: Option<(Option<ModelId>, usize)>,
+    key: Option<(Option<ModelId>, u64)>,
     /// The report, when any image has a prediction and a GT.
     pub eval: Option<DatasetEval>,
 }
@@ -97,6 +100,8 @@ pub struct SegApp {
     pub timings: Timings,
     /// The training panel.
     pub training: TrainingState,
+    /// Mask editing.
+    pub annotation: AnnotationState,
     backend: Arc<dyn AppBackend>,
     dialogs: Arc<dyn FileDialogs>,
     runner: JobRunner,
@@ -157,6 +162,7 @@ impl SegApp {
                 first_image: None,
             },
             training: TrainingState::default(),
+            annotation: AnnotationState::new(),
             backend,
             dialogs,
             runner: JobRunner::default(),
@@ -171,6 +177,11 @@ impl SegApp {
         };
         app.start_up();
         app
+    }
+
+    /// The backend (for jobs started by other app modules).
+    pub(crate) fn backend(&self) -> Arc<dyn AppBackend> {
+        self.backend.clone()
     }
 
     /// The job runner (tests and benches wait on it).
@@ -206,6 +217,7 @@ impl SegApp {
             || self.load_jobs.iter().any(|j| !j.is_done())
             || self.misc_jobs.iter().any(|j| !j.is_done())
             || self.training.has_pending_jobs()
+            || self.annotation.has_pending_jobs()
     }
 
     fn start_up(&mut self) {
@@ -298,6 +310,7 @@ impl SegApp {
             id,
             model,
             pred.as_ref().map_or(0, |p| Arc::as_ptr(p) as usize),
+            Arc::as_ptr(&loaded) as usize,
         );
         let rt = &mut self.panes_rt[pane];
         if rt.data_key.as_ref() != Some(&key) {
@@ -316,7 +329,7 @@ impl SegApp {
         let model = self.global_model();
         let t = self.settings.threshold;
         let n_pred = self.caches.predictions.len();
-        let key = (model.clone(), t.to_bits(), n_pred, self.caches.loaded.len());
+        let key = (model.clone(), t.to_bits(), n_pred, self.caches.loaded.len() as u64 + self.annotation.version);
         if self.list_scores.key.as_ref() == Some(&key) {
             return;
         }
@@ -341,7 +354,7 @@ impl SegApp {
     /// Dataset sweep and calibration of the global model.
     pub fn refresh_dataset_eval(&mut self) {
         let model = self.global_model();
-        let key = (model.clone(), self.caches.evals.len());
+        let key = (model.clone(), self.caches.evals.len() as u64 + self.annotation.version);
         if self.dataset_eval.key.as_ref() == Some(&key) {
             return;
         }
@@ -377,6 +390,7 @@ impl SegApp {
 
         let effects = self.training.drain(&self.backend, &self.runner);
         self.apply_training_effects(effects);
+        self.drain_annotation_events();
         if let Some(job) = self.open_job.as_mut() {
             for e in job.drain() {
                 match e {
@@ -500,6 +514,12 @@ impl SegApp {
         }
         self.state.window = None;
         self.state.shared_view.fit = true;
+        // Edits belong to the dataset they were made on; unsaved ones were either saved
+        // or discarded before the switch (see `AppCommand::OpenPath`), or are autosaved.
+        self.annotation.edits.clear();
+        self.annotation.polygon.clear();
+        self.annotation.recovered.clear();
+        self.look_for_recovered_edits();
     }
 
     fn on_misc(&mut self, e: MiscEvent) {
@@ -557,7 +577,7 @@ impl SegApp {
 
     // -- Commands ----------------------------------------------------------------------
 
-    fn open_path(&mut self, path: PathBuf) {
+    pub(crate) fn open_path(&mut self, path: PathBuf) {
         let backend = self.backend.clone();
         self.generation += 1;
         let job = self.runner.spawn("seglens-open", self.generation, move |tx| {
@@ -694,7 +714,29 @@ impl SegApp {
     pub fn run_commands(&mut self, commands: Vec<AppCommand>) {
         for cmd in commands {
             match cmd {
-                AppCommand::OpenPath(p) => self.open_path(p),
+                AppCommand::OpenPath(p) => {
+                    if self.annotation.dirty_count() > 0 {
+                        self.annotation.pending_open = Some(p);
+                    } else {
+                        self.open_path(p);
+                    }
+                }
+                AppCommand::ConfirmOpen { save_first } => {
+                    if let Some(p) = self.annotation.pending_open.take() {
+                        if save_first {
+                            let dirty: Vec<EntryId> = self.annotation.edits.iter().filter(|(_, e)| e.is_dirty()).map(|(id, _)| id.clone()).collect();
+                            for id in dirty {
+                                self.save_mask_of(&id);
+                            }
+                            // The saves run on jobs; the dataset opens once they succeeded.
+                            self.annotation.open_after_saves = Some(p);
+                        } else {
+                            self.open_path(p);
+                        }
+                    }
+                }
+                AppCommand::CancelOpen => self.annotation.pending_open = None,
+                AppCommand::Annotate(a) => self.run_annotate(a),
                 AppCommand::OpenDemo => {
                     let backend = self.backend.clone();
                     let job = self.runner.spawn("seglens-demo", self.generation, move |tx| {
@@ -782,6 +824,7 @@ impl eframe::App for SegApp {
         self.refresh_list_scores();
         self.refresh_dataset_eval();
 
+        ui::annotate_panel::shortcuts(&ctx, self, &mut commands);
         ui::app_ui(ui, self, &mut commands);
         self.notifications.ui(&ctx);
         self.run_commands(commands.take());

@@ -2,6 +2,7 @@
 //! (bottom), viewer panes (centre), and the threshold-view and about windows.
 //! Drawing functions take state and push [`AppCommand`]s; they never call the backend.
 
+pub mod annotate_panel;
 pub mod dataset_panel;
 pub mod notifications;
 pub mod threshold_view;
@@ -60,6 +61,7 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut CommandQueue) 
             commands.push(super::command::AppCommand::ToggleTraining);
         }
     }
+    annotate_panel::dialogs_ui(&ctx, app, commands);
     let mut about = app.state.show_about;
     if about {
         egui::Window::new("about seglens")

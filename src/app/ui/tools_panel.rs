@@ -95,6 +95,9 @@ pub fn tools_panel_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut Comman
         }
 
     ui.separator();
+    super::annotate_panel::annotate_ui(ui, app, commands);
+
+    ui.separator();
     ui.strong("overlays");
     let o = &mut app.settings.overlays;
     layer_ui(ui, "ground truth", &mut o.gt, Some(&mut o.gt_style));

@@ -108,19 +108,32 @@ fn pane_ui(ui: &mut egui::Ui, app: &mut SegApp, k: usize) {
                 view.zoom_about(rect, pos, factor);
             }
     }
-    if response.dragged() {
+    // In edit mode (pane 0) primary drags and clicks edit; right or middle drags pan.
+    let editing = k == 0 && app.annotation.active;
+    let pans = if editing {
+        response.dragged_by(egui::PointerButton::Secondary) || response.dragged_by(egui::PointerButton::Middle)
+    } else {
+        response.dragged()
+    };
+    if pans {
         if view.fit {
             view.fit_to(rect, size);
         }
         view.pan(response.drag_delta());
     }
-    if response.double_clicked() {
+    if response.double_clicked() && !editing {
         view.fit = true;
     }
     if view.fit {
         view.fit_to(rect, size);
     }
     let image_rect = view.image_rect(rect, size);
+    if let Some(rt) = app.panes_rt.get_mut(k) {
+        rt.screen = Some((rect, image_rect));
+    }
+    if editing {
+        edit_input(ui, app, &response, &view, rect);
+    }
 
     // Overlay parameters.
     let threshold = app.pane_threshold(k);
@@ -195,6 +208,10 @@ fn pane_ui(ui: &mut egui::Ui, app: &mut SegApp, k: usize) {
         }
     }
 
+    if editing {
+        draw_edit_guides(&painter, app, &response, &view, rect);
+    }
+
     // Footer: model, threshold, scores of this pane.
     let mut footer = format!("t {threshold:.2}");
     if let Some(s) = app.pane_scores(k) {
@@ -210,6 +227,68 @@ fn pane_ui(ui: &mut egui::Ui, app: &mut SegApp, k: usize) {
         egui::Color32::from_gray(230),
     );
     write_view(app, k, view);
+}
+
+fn image_point(view: &ViewTransform, rect: egui::Rect, pos: egui::Pos2) -> (f32, f32) {
+    let p = view.to_image(rect, pos);
+    (p.x, p.y)
+}
+
+/// Routes primary-button input to the active tool (pane 0, edit mode).
+fn edit_input(ui: &egui::Ui, app: &mut SegApp, response: &egui::Response, view: &ViewTransform, rect: egui::Rect) {
+    use crate::app::annotation::Tool;
+    let primary = egui::PointerButton::Primary;
+    let pos = response.interact_pointer_pos().or(response.hover_pos());
+    match app.annotation.tool {
+        Tool::Brush | Tool::Eraser | Tool::TakePrediction => {
+            if let Some(pos) = pos {
+                if response.drag_started_by(primary) || (response.clicked_by(primary) && !response.drag_stopped()) {
+                    app.stroke_begin(image_point(view, rect, pos));
+                } else if response.dragged_by(primary) {
+                    app.stroke_to(image_point(view, rect, pos));
+                }
+            }
+            if response.drag_stopped_by(primary) || response.clicked_by(primary) {
+                app.stroke_end();
+            }
+        }
+        Tool::Fill => {
+            if response.clicked_by(primary)
+                && let Some(pos) = pos {
+                    let (x, y) = image_point(view, rect, pos);
+                    if x >= 0.0 && y >= 0.0 {
+                        let background = ui.input(|i| i.modifiers.shift);
+                        app.fill_at((x as u32, y as u32), !background);
+                    }
+                }
+        }
+        Tool::Polygon => {
+            if response.double_clicked_by(primary) {
+                app.polygon_close();
+            } else if response.clicked_by(primary)
+                && let Some(pos) = pos {
+                    app.polygon_add(image_point(view, rect, pos));
+                }
+        }
+    }
+}
+
+/// The brush outline under the cursor and the polygon in progress.
+fn draw_edit_guides(painter: &egui::Painter, app: &SegApp, response: &egui::Response, view: &ViewTransform, rect: egui::Rect) {
+    use crate::app::annotation::Tool;
+    let stroke = egui::Stroke::new(1.5, egui::Color32::from_rgb(255, 210, 0));
+    let to_screen = |(x, y): (f32, f32)| rect.center() + (egui::vec2(x, y) - view.center) * view.zoom;
+    if matches!(app.annotation.tool, Tool::Brush | Tool::Eraser | Tool::TakePrediction)
+        && let Some(pos) = response.hover_pos() {
+            painter.circle_stroke(pos, app.annotation.radius * view.zoom, stroke);
+        }
+    let pts: Vec<egui::Pos2> = app.annotation.polygon.iter().copied().map(to_screen).collect();
+    if pts.len() >= 2 {
+        painter.add(egui::Shape::line(pts.clone(), stroke));
+    }
+    for p in pts {
+        painter.circle_filled(p, 3.0, stroke.color);
+    }
 }
 
 fn write_view(app: &mut SegApp, k: usize, view: ViewTransform) {
