@@ -7,8 +7,9 @@
 //!     --screenshot shot.png [--cpu] [--still] [--fake [--size 512]] [--frames 240]
 //! ```
 //! `--still` keeps the threshold fixed (baseline: the cost of drawing the window at all).
-//! ```sh
-//! ```
+//! `--train` then measures the window while a training run goes in the background:
+//! frame times with the training panel open, first idle, then while CMUNeXt-S trains on
+//! the demo slices (64², batch 4), in the same run; the run is stopped at the end.
 //! Prints: time from launch to the first image drawn, and frame times while the
 //! threshold moves (mean, median, p95), and which overlay path was used.
 
@@ -23,6 +24,14 @@ enum Phase {
     WaitImage,
     WaitPrediction,
     Drag(usize),
+    /// Frames with the training panel open and nothing running (baseline).
+    TrainIdle(usize),
+    /// Waiting for the run's first step.
+    TrainStart,
+    /// Frames while the run trains.
+    TrainBusy(usize),
+    /// Waiting for the stopped run to save its checkpoint.
+    TrainStop,
     Shot,
     Done,
 }
@@ -38,6 +47,44 @@ struct Smoke {
     shot_done: Arc<Mutex<Option<Result<(), String>>>>,
     deadline: Instant,
     still: bool,
+    train: bool,
+    idle_ms: Vec<f64>,
+    busy_ms: Vec<f64>,
+    screenshot_requested: Option<()>,
+    last_frame: Option<Instant>,
+}
+
+impl Smoke {
+    /// Milliseconds since the previous call (frame-to-frame time).
+    fn frame_ms_since(&mut self, now: Instant) -> f64 {
+        let ms = self.last_frame.map_or(0.0, |l| (now - l).as_secs_f64() * 1e3);
+        self.last_frame = Some(now);
+        ms
+    }
+
+    fn after_drag(&mut self) -> Phase {
+        if self.train {
+            self.app.training.open = true;
+            Phase::TrainIdle(0)
+        } else {
+            Phase::Shot
+        }
+    }
+
+    fn start_training(&mut self) {
+        use seglens::app::training::TrainingCommand;
+        let t = &mut self.app.training;
+        t.runs_root = std::env::temp_dir().join(format!("seglens-smoke-runs-{}", std::process::id()));
+        t.form.size = 64;
+        t.form.batch_size = 4;
+        t.form.epochs = 50;
+        t.form.test_fraction = 0.0;
+        t.form.run_name = "smoke".into();
+        if let Some(p) = self.app.state.dataset_path.clone() {
+            t.form.add_dataset(p);
+        }
+        self.app.run_commands(vec![AppCommand::Training(TrainingCommand::Start)]);
+    }
 }
 
 impl eframe::App for Smoke {
@@ -74,9 +121,55 @@ impl eframe::App for Smoke {
                 }
             }
             Phase::Drag(k) => {
-                self.phase = if k + 1 >= self.frames { Phase::Shot } else { Phase::Drag(k + 1) };
-                if self.phase == Phase::Shot {
-                    report(&self.frame_ms);
+                self.phase = if k + 1 >= self.frames { self.after_drag() } else { Phase::Drag(k + 1) };
+                if self.phase != Phase::Drag(k + 1) {
+                    report("threshold moving", &self.frame_ms);
+                }
+            }
+            Phase::TrainIdle(k) => {
+                let ms = self.frame_ms_since(now);
+                if k > 5 {
+                    self.idle_ms.push(ms);
+                }
+                self.phase = if k + 1 >= self.frames { self.start_training(); Phase::TrainStart } else { Phase::TrainIdle(k + 1) };
+            }
+            Phase::TrainStart => {
+                let stepping = self.app.training.session.as_ref().is_some_and(|s| s.progress.is_some_and(|p| p.done > 0));
+                let failed = self.app.training.session.as_ref().is_some_and(|s| !s.is_active());
+                if failed {
+                    eprintln!("training did not start: {:?}", self.app.training.session.as_ref().map(|s| s.status.label()));
+                    std::process::exit(1);
+                }
+                if stepping {
+                    self.phase = Phase::TrainBusy(0);
+                }
+            }
+            Phase::TrainBusy(k) => {
+                let ms = self.frame_ms_since(now);
+                if k > 5 {
+                    self.busy_ms.push(ms);
+                }
+                if k + 1 >= self.frames {
+                    report("training panel open, idle", &self.idle_ms);
+                    report("training panel open, training", &self.busy_ms);
+                    if let Some(p) = self.app.training.session.as_ref().and_then(|s| s.progress) {
+                        println!("training during the measurement: {} steps, {:.1} img/s", p.done, p.images_per_sec);
+                    }
+                    self.app.run_commands(vec![AppCommand::Training(seglens::app::training::TrainingCommand::Cancel)]);
+                    self.phase = Phase::TrainStop;
+                } else {
+                    self.phase = Phase::TrainBusy(k + 1);
+                }
+            }
+            Phase::TrainStop => {
+                if self.app.training.session.as_ref().is_none_or(|s| !s.is_active()) {
+                    let _ = std::fs::remove_dir_all(&self.app.training.runs_root);
+                    self.phase = Phase::Shot;
+                }
+            }
+            Phase::Shot if self.screenshot_requested.is_none() => {
+                self.screenshot_requested = Some(());
+                {
                     match self.screenshot.clone() {
                         Some(path) => {
                             let done = self.shot_done.clone();
@@ -114,6 +207,7 @@ impl eframe::App for Smoke {
                 Phase::WaitImage => "wait image",
                 Phase::WaitPrediction => "wait prediction",
                 Phase::Drag(_) => "drag",
+                Phase::TrainIdle(_) | Phase::TrainStart | Phase::TrainBusy(_) | Phase::TrainStop => "training",
                 Phase::Shot => "screenshot",
                 Phase::Done => "done",
             });
@@ -123,9 +217,9 @@ impl eframe::App for Smoke {
     }
 }
 
-fn report(ms: &[f64]) {
+fn report(what: &str, ms: &[f64]) {
     if ms.is_empty() {
-        println!("no frame times");
+        println!("{what}: no frame times");
         return;
     }
     let mut s = ms.to_vec();
@@ -133,7 +227,7 @@ fn report(ms: &[f64]) {
     let mean = s.iter().sum::<f64>() / s.len() as f64;
     let p = |q: f64| s[((s.len() - 1) as f64 * q).round() as usize];
     println!(
-        "frame time ({} frames): mean {mean:.2} ms, median {:.2} ms, p95 {:.2} ms",
+        "frame time, {what} ({} frames): mean {mean:.2} ms, median {:.2} ms, p95 {:.2} ms",
         s.len(),
         p(0.5),
         p(0.95)
@@ -150,6 +244,7 @@ fn main() -> eframe::Result<()> {
     let screenshot = arg("--screenshot");
     let cpu = flag("--cpu");
     let still = flag("--still");
+    let train = flag("--train");
     let mut options = seglens::app::native_options();
     options.persist_window = false;
     options.wgpu_options.surface.present_mode = egui_wgpu::wgpu::PresentMode::AutoNoVsync;
@@ -177,8 +272,13 @@ fn main() -> eframe::Result<()> {
                 frame_ms: Vec::new(),
                 screenshot,
                 shot_done: Arc::new(Mutex::new(None)),
-                deadline: Instant::now() + Duration::from_secs(120),
+                deadline: Instant::now() + Duration::from_secs(if train { 600 } else { 120 }),
                 still,
+                train,
+                idle_ms: Vec::new(),
+                busy_ms: Vec::new(),
+                screenshot_requested: None,
+                last_frame: None,
             }))
         }),
     )

@@ -2,10 +2,6 @@
 //! on a synthetic image, for several overlay combinations. Renders offscreen on
 //! whatever adapter egui_kittest's setup finds (lavapipe here).
 
-// Compiled only once the main crate declares `pub mod app;` and the GUI dependencies
-// behind a `gui` feature (see DELIVERY.md in /work/scratch/gui); until then this file
-// is empty and cannot break `cargo test` of the rest of seglens.
-
 use seglens::app::backend::{AppBackend as _, EntryInfo, FakeBackend, ModelId};
 use seglens::app::render::colormap::Colormap;
 use seglens::app::render::gpu_types::OverlayParams;
