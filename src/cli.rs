@@ -144,6 +144,12 @@ pub struct TrainArgs {
     /// Split by image, not by patient, even when patient keys can be found.
     #[arg(long)]
     pub no_grouping: bool,
+    /// Leave one site out: every image of this site (e.g. DU in lgg-flair-mri's TCGA_DU_… names) is the test set; needs --test-fraction 0
+    #[arg(long)]
+    pub test_site: Option<String>,
+    /// Regular expression whose first capture group is a file stem's site (default: the TCGA institution code)
+    #[arg(long, default_value = crate::data::split::TCGA_SITE_PATTERN)]
+    pub site_regex: String,
     /// Train without the rot90/flip augmentation.
     #[arg(long)]
     pub no_augment: bool,

@@ -8,6 +8,7 @@ use crate::backend;
 use crate::cli::TrainArgs;
 use crate::convention::Normalisation;
 use crate::data::grouping::Grouping;
+use crate::data::split::SiteHoldout;
 use crate::train::setup::{NewRunRequest, OptimizerChoice, RunSources, open_run, plan_run, write_new_run};
 use crate::train::report::write_run_report;
 use crate::train::{EventLog, TrainControl, TrainEvent, TrainOutcome, train};
@@ -102,6 +103,7 @@ fn request_of(args: &TrainArgs) -> NewRunRequest {
         val_fraction: args.val_fraction,
         test_fraction: args.test_fraction,
         grouping,
+        test_site: args.test_site.as_ref().map(|site| SiteHoldout { pattern: args.site_regex.clone(), site: site.clone() }),
         augment: !args.no_augment,
         normalisation: match args.normalisation.as_str() {
             "reference" => Normalisation::Reference,

@@ -381,6 +381,7 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
         val_fraction: options.val_fraction,
         test_fraction: options.test_fraction,
         grouping,
+        test_site: None,
     };
     let made = |grouping: Grouping, report: &mut AuditReport| match split::make_split(&refs, &config(grouping)) {
         Ok(s) => Some(s),

@@ -79,11 +79,45 @@ pub struct SplitConfig {
     pub test_fraction: f64,
     /// Patient grouping (default: the default patterns).
     pub grouping: Grouping,
+    /// Leave one site out: every sample of this site is the test set (`test_fraction`
+    /// must then be 0) and the other sites are split into train and val.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_site: Option<SiteHoldout>,
 }
 
 impl Default for SplitConfig {
     fn default() -> Self {
-        Self { seed: 0, val_fraction: 0.3, test_fraction: 0.0, grouping: Grouping::Default }
+        Self { seed: 0, val_fraction: 0.3, test_fraction: 0.0, grouping: Grouping::Default, test_site: None }
+    }
+}
+
+/// The default site pattern: the two-character institution code of TCGA names
+/// (`TCGA_DU_5849_…` → `DU`), as in lgg-flair-mri.
+pub const TCGA_SITE_PATTERN: &str = r"^TCGA_([A-Z0-9]{2})_";
+
+/// A site held out as the test set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteHoldout {
+    /// Regular expression whose first capture group (or whole match) is a file stem's site.
+    pub pattern: String,
+    /// The site that becomes the test set.
+    pub site: String,
+}
+
+impl SiteHoldout {
+    /// Holds out `site` under the TCGA naming ([`TCGA_SITE_PATTERN`]).
+    pub fn tcga(site: &str) -> Self {
+        Self { pattern: TCGA_SITE_PATTERN.into(), site: site.into() }
+    }
+
+    fn regex(&self) -> Result<regex::Regex, DataError> {
+        regex::Regex::new(&self.pattern).map_err(|e| DataError::Invalid(format!("bad site pattern {:?}: {e}", self.pattern)))
+    }
+
+    /// The site of a file stem, when the pattern finds one.
+    pub fn site_of(re: &regex::Regex, stem: &str) -> Option<String> {
+        let c = re.captures(stem)?;
+        Some(c.get(1).or_else(|| c.get(0))?.as_str().to_owned())
     }
 }
 
@@ -124,13 +158,31 @@ pub fn make_split(samples: &[SampleRef], config: &SplitConfig) -> Result<Split, 
         )));
     }
     let keyer = GroupKeyer::new(&config.grouping)?;
+    let holdout = match &config.test_site {
+        Some(h) if t > 0.0 => {
+            return Err(DataError::Invalid(format!("a held-out site ({}) is the test set: the test fraction must be 0, not {t}", h.site)));
+        }
+        Some(h) => Some((h.regex()?, h.site.clone())),
+        None => None,
+    };
+    let mut sets: [Vec<SampleRef>; 3] = Default::default();
+    let mut samples: Vec<SampleRef> = samples.to_vec();
+    if let Some((re, site)) = &holdout {
+        let (held, rest): (Vec<SampleRef>, Vec<SampleRef>) = samples.into_iter().partition(|s| SiteHoldout::site_of(re, &stem_of(&s.image)).as_deref() == Some(site.as_str()));
+        if held.is_empty() {
+            return Err(DataError::Invalid(format!("no sample belongs to the held-out site {site} (pattern {:?})", re.as_str())));
+        }
+        sets[2] = held.into_iter().map(|mut s| {
+            s.group = keyer.key(&stem_of(&s.image));
+            s
+        }).collect();
+        samples = rest;
+    }
     let mut by_dataset: BTreeMap<String, Vec<SampleRef>> = BTreeMap::new();
-    for s in samples {
-        let mut s = s.clone();
+    for mut s in samples {
         s.group = keyer.key(&stem_of(&s.image));
         by_dataset.entry(s.dataset.clone()).or_default().push(s);
     }
-    let mut sets: [Vec<SampleRef>; 3] = Default::default();
     for (dataset, items) in by_dataset {
         let n = items.len();
         let target_test = (n as f64 * t).round() as usize;
@@ -201,6 +253,10 @@ impl Split {
         let c = &self.config;
         let grouping = serde_json::to_string(&c.grouping).unwrap_or_default();
         h.update(format!("{SPLIT_FORMAT}\nseed={}\nval={}\ntest={}\ngrouping={grouping}\n", c.seed, c.val_fraction, c.test_fraction));
+        // Only a held-out site adds a line, so splits made before the option keep their hash.
+        if let Some(site) = &c.test_site {
+            h.update(format!("test_site={}\t{}\n", site.pattern, site.site));
+        }
         for (set, items) in self.sets() {
             for s in items {
                 let masks: Vec<String> = s.masks.iter().map(|m| file_name(m)).collect();

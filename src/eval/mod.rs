@@ -108,6 +108,10 @@ pub struct EvalReport {
     pub per_image: Summary,
     /// Dice mean over patients (each patient's images averaged first), when groups are known.
     pub per_patient_dice: Option<MeanCi>,
+    /// Dice per image over the images whose GT is not empty (lesion-bearing slices), with
+    /// its 95% interval; `None` when every GT is empty. False alarms on empty slices are
+    /// counted separately (`native.n_false_alarm`).
+    pub positive_dice: Option<MeanCi>,
     /// Pixel accuracy an all-background prediction gets (pooled), to read accuracy against.
     pub all_background_accuracy: Option<f64>,
     /// The original repository's numbers (macro over images, its empty-mask bug included),
@@ -226,8 +230,11 @@ fn summarise(
     } else {
         None
     };
+    let positive: Vec<Option<f64>> = results.iter().filter(|r| r.gt_foreground > 0.0).map(|r| r.native.dice).collect();
+    let positive_dice = if positive.is_empty() { None } else { Some(mean_ci(positive.into_iter(), b).map_err(anyhow::Error::msg)?) };
     let all_background_accuracy = native.pooled.background_baseline;
     Ok(EvalReport {
+        positive_dice,
         options: options.clone(),
         n_images: results.len(),
         skipped,

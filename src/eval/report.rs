@@ -40,6 +40,9 @@ pub fn summary_text(report: &EvalReport, title: &str) -> String {
     if let Some(d) = &report.per_patient_dice {
         let _ = writeln!(s, "    Dice per patient {}", fmt_ci(d));
     }
+    if let Some(d) = &report.positive_dice {
+        let _ = writeln!(s, "    Dice on images with foreground in the GT {}", fmt_ci(d));
+    }
     let _ = writeln!(s, "  pooled over all pixels: Dice {} IoU {} precision {} recall {}", opt(p.dice), opt(p.iou), opt(p.precision), opt(p.recall));
     let _ = writeln!(
         s,

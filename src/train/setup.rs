@@ -15,7 +15,7 @@ use crate::convention::{ChannelLayout, InputConvention, Normalisation};
 use crate::data::dataset::{Dataset, mix_samples, open_dataset};
 use crate::data::grouping::Grouping;
 use crate::data::scalar::Modality;
-use crate::data::split::{Split, SplitConfig, make_split};
+use crate::data::split::{SiteHoldout, Split, SplitConfig, make_split};
 use crate::fsutil::read_json;
 use crate::model::Variant;
 
@@ -69,6 +69,9 @@ pub struct NewRunRequest {
     pub test_fraction: f64,
     /// Patient grouping for the split.
     pub grouping: Grouping,
+    /// Leave one site out: this site is the test set.
+    #[serde(default)]
+    pub test_site: Option<SiteHoldout>,
     /// rot90/flip augmentation.
     pub augment: bool,
     /// Input normalisation.
@@ -93,6 +96,7 @@ impl NewRunRequest {
             val_fraction: 0.3,
             test_fraction: 0.0,
             grouping: Grouping::Default,
+            test_site: None,
             augment: true,
             normalisation: Normalisation::ImageNet,
             save_every: 0,
@@ -147,6 +151,7 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
                 val_fraction: request.val_fraction,
                 test_fraction: request.test_fraction,
                 grouping: request.grouping.clone(),
+                test_site: request.test_site.clone(),
             };
             make_split(&samples, &config)?
         }

@@ -27,7 +27,7 @@ fn tcga(patients: usize, slices: usize) -> Vec<String> {
 #[test]
 fn seeded_fractions_and_reproducible() {
     let all = samples("ct", (0..100).map(|i| format!("ID_{i:04}")), Some(Modality::Ct));
-    let c = SplitConfig { seed: 7, val_fraction: 0.3, test_fraction: 0.1, grouping: Grouping::Default };
+    let c = SplitConfig { seed: 7, val_fraction: 0.3, test_fraction: 0.1, grouping: Grouping::Default, test_site: None };
     let a = make_split(&all, &c).unwrap();
     assert_eq!((a.train.len(), a.val.len(), a.test.len()), (60, 30, 10));
     let b = make_split(&all, &c).unwrap();
@@ -106,4 +106,31 @@ fn save_load_round_trip_and_tamper_detection() {
     assert_eq!(moved_folder.content_hash(), s.hash);
     std::fs::write(&p, "{ not json").unwrap();
     assert!(matches!(Split::load(&p), Err(DataError::Json { .. })));
+}
+
+#[test]
+fn leave_one_site_out_puts_the_whole_site_in_test() {
+    use crate::data::split::SiteHoldout;
+    let names: Vec<String> = ["DU", "CS", "FG"]
+        .iter()
+        .flat_map(|site| (0..4).flat_map(move |p| (0..5).map(move |s| format!("TCGA_{site}_{:04}_19950405_{s}", 5000 + p))))
+        .collect();
+    let all = samples("lgg", names, Some(Modality::Mr));
+    let c = SplitConfig { seed: 2, val_fraction: 0.25, test_fraction: 0.0, grouping: Grouping::Default, test_site: Some(SiteHoldout::tcga("CS")) };
+    let s = make_split(&all, &c).unwrap();
+    // 3 sites × 4 patients × 5 slices: the 20 CS slices are the test set.
+    assert_eq!(s.test.len(), 20);
+    assert!(s.test.iter().all(|x| x.id.starts_with("TCGA_CS_")));
+    assert!(s.train.iter().chain(&s.val).all(|x| !x.id.starts_with("TCGA_CS_")));
+    // The other 40 slices (8 patients): val takes whole patients up to round(40 · 0.25) = 10.
+    assert_eq!((s.train.len(), s.val.len()), (30, 10));
+    let keyer = GroupKeyer::new(&Grouping::Default).unwrap();
+    assert!(s.straddling_groups(&keyer).is_empty(), "no patient on two sides");
+    // Without the site option the hash differs, and the old split format still reads.
+    let plain = make_split(&all, &SplitConfig { test_site: None, ..c.clone() }).unwrap();
+    assert_ne!(plain.hash, s.hash);
+    let err = make_split(&all, &SplitConfig { test_fraction: 0.1, ..c.clone() }).unwrap_err();
+    assert!(err.to_string().contains("test fraction must be 0"), "{err}");
+    let err = make_split(&all, &SplitConfig { test_site: Some(SiteHoldout::tcga("HT")), ..c }).unwrap_err();
+    assert!(err.to_string().contains("HT"), "{err}");
 }
