@@ -73,3 +73,22 @@ fn real_backend_opens_dicom_files_folders_and_nifti_volumes() {
     let err = backend.open(&formats.join("missing.nii.gz")).expect_err("missing file");
     assert!(err.contains("missing.nii.gz"), "{err}");
 }
+
+#[test]
+fn opening_the_mri_demo_selects_the_mri_model() {
+    let mut h = Harness::builder()
+        .with_size([1400.0, 900.0])
+        .with_max_steps(50)
+        .with_accessibility_check(false)
+        .build_eframe(|cc| SegApp::new(cc, Arc::new(RealBackend::new(BackendRequest::Cpu)), Arc::new(FixedDialogs::default())));
+    settle(&mut h);
+    let name = |h: &Harness<'static, SegApp>| {
+        let id = h.state().global_model().expect("a model");
+        h.state().state.models.iter().find(|m| m.id == id).map(|m| m.name.clone()).unwrap_or_default()
+    };
+    assert_eq!(name(&h), "cmunext-s-ct-lungs", "the CT demo opens with the CT model");
+    let mri = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/mri-lgg");
+    h.state_mut().run_commands(vec![seglens::app::command::AppCommand::OpenPath(mri)]);
+    settle(&mut h);
+    assert_eq!(name(&h), "cmunext-s-mri-lgg", "an MR dataset switches to the model trained on MR");
+}

@@ -504,6 +504,7 @@ impl SegApp {
         self.state.inference = None;
         self.caches = Caches::default();
         self.state.current = if entries.is_empty() { None } else { Some(0) };
+        self.pick_model_for(entries.first().map(|e| e.modality));
         self.state.entries = entries;
         self.state.dataset_path = Some(path);
         for p in &mut self.state.panes {
@@ -520,6 +521,20 @@ impl SegApp {
         self.annotation.polygon.clear();
         self.annotation.recovered.clear();
         self.look_for_recovered_edits();
+    }
+
+    /// Switches the global model to one trained on `modality` when the current one was
+    /// trained on another and such a model exists (a CT model on MRI is meaningless).
+    fn pick_model_for(&mut self, modality: Option<super::backend::Modality>) {
+        let Some(modality) = modality else { return };
+        let current = self.global_model().and_then(|id| self.state.models.iter().find(|m| m.id == id).cloned());
+        if current.as_ref().is_some_and(|m| m.modality == modality) {
+            return;
+        }
+        if let Some(m) = self.state.models.iter().find(|m| m.modality == modality).cloned() {
+            self.notifications.push(Level::Info, format!("model {} selected: it was trained on {} images", m.name, modality.label()));
+            self.settings.model = Some(m.id);
+        }
     }
 
     fn on_misc(&mut self, e: MiscEvent) {
