@@ -22,14 +22,20 @@ fn settle(h: &mut Harness<'static, SegApp>) {
     }
 }
 
-#[test]
-fn real_demo_inference_and_threshold_slider_match_the_library() {
+/// The window on the real engine (CPU), settled on the bundled CT demo.
+fn real_harness() -> Harness<'static, SegApp> {
     let mut h = Harness::builder()
         .with_size([1400.0, 900.0])
         .with_max_steps(50)
         .with_accessibility_check(false)
         .build_eframe(|cc| SegApp::new(cc, Arc::new(RealBackend::new(BackendRequest::Cpu)), Arc::new(FixedDialogs::default())));
     settle(&mut h);
+    h
+}
+
+#[test]
+fn real_demo_inference_and_threshold_slider_match_the_library() {
+    let mut h = real_harness();
     assert_eq!(h.state().state.entries.len(), 6, "the six bundled CT slices are listed");
     h.get_by_label("run on image").click();
     settle(&mut h);
@@ -76,12 +82,7 @@ fn real_backend_opens_dicom_files_folders_and_nifti_volumes() {
 
 #[test]
 fn opening_the_mri_demo_selects_the_mri_model() {
-    let mut h = Harness::builder()
-        .with_size([1400.0, 900.0])
-        .with_max_steps(50)
-        .with_accessibility_check(false)
-        .build_eframe(|cc| SegApp::new(cc, Arc::new(RealBackend::new(BackendRequest::Cpu)), Arc::new(FixedDialogs::default())));
-    settle(&mut h);
+    let mut h = real_harness();
     let name = |h: &Harness<'static, SegApp>| {
         let id = h.state().global_model().expect("a model");
         h.state().state.models.iter().find(|m| m.id == id).map(|m| m.name.clone()).unwrap_or_default()

@@ -328,22 +328,22 @@ impl SegApp {
 
     /// Undo on the current image.
     pub fn undo(&mut self) {
-        let Some((id, _)) = self.edit_target() else { return };
-        if let Some(e) = self.annotation.edits.get_mut(&id)
-            && e.history.undo(&mut e.mask) {
-                self.publish_edit(&id);
-                self.autosave(&id);
-            }
+        self.step_history(false);
     }
 
     /// Redo on the current image.
     pub fn redo(&mut self) {
+        self.step_history(true);
+    }
+
+    fn step_history(&mut self, forward: bool) {
         let Some((id, _)) = self.edit_target() else { return };
-        if let Some(e) = self.annotation.edits.get_mut(&id)
-            && e.history.redo(&mut e.mask) {
-                self.publish_edit(&id);
-                self.autosave(&id);
-            }
+        let Some(e) = self.annotation.edits.get_mut(&id) else { return };
+        let moved = if forward { e.history.redo(&mut e.mask) } else { e.history.undo(&mut e.mask) };
+        if moved {
+            self.publish_edit(&id);
+            self.autosave(&id);
+        }
     }
 
     /// Saves the current image's mask (atomic write, previous version backed up).
