@@ -2,8 +2,8 @@
 //! folder as `seglens train` (`crate::train::setup`), so a run started in the window can
 //! be resumed from the command line and the other way round.
 //!
-//! The loop runs in its own thread pool of all cores but one, so the window keeps a
-//! core to draw on while a run goes.
+//! The loop runs in its own thread pool of all cores but one, at a lower scheduling
+//! priority, so the window keeps a core to draw on while a run goes.
 
 use super::backend::{TrainingJob, TrainingPlan};
 use crate::backend::{BackendRequest, ComputeDevice, select};
@@ -16,10 +16,21 @@ pub fn training_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }
 
+/// Lowers the calling thread's priority (nice 10 on Linux, where nice is per thread), so
+/// drawing the window wins over training when both want a core.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its integer arguments; `who = 0` is this thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
 fn pool() -> Result<rayon::ThreadPool, String> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(training_threads())
         .thread_name(|i| format!("seglens-train-{i}"))
+        .start_handler(|_| lower_priority())
         .build()
         .map_err(|e| format!("cannot start the training threads: {e}"))
 }

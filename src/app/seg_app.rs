@@ -843,7 +843,8 @@ impl eframe::App for SegApp {
         ui::app_ui(ui, self, &mut commands);
         self.notifications.ui(&ctx);
         self.run_commands(commands.take());
-        if self.runner.running() > 0 || self.training.is_training() {
+        // A running training wakes the window with each event; no polling needed for it.
+        if self.runner.running() > 0 {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
     }
