@@ -185,7 +185,7 @@ pub struct EvalArgs {
     /// Which set of --split to evaluate.
     #[arg(long, value_parser = ["train", "val", "test"])]
     pub split_set: Option<String>,
-    /// Output folder for report.json, per_image.csv and sweep.csv.
+    /// Output folder: summary.json, and per dataset a folder with report.json, per_image.csv and (for sweep) sweep.csv.
     #[arg(long)]
     pub out: PathBuf,
     /// Foreground where the probability is above this.

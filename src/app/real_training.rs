@@ -83,7 +83,7 @@ pub fn run(job: &TrainingJob, control: &TrainControl, on_event: &mut (dyn FnMut(
     for (path, why) in sources.skipped() {
         on_event(TrainEvent::Warning { message: format!("skipped {}: {why}", path.display()) });
     }
-    let mut log = EventLog::open(&dir);
+    let mut log = EventLog::open(&dir, resume);
     let outcome = pool()?.install(|| {
         train(&run, &sources.train, &sources.val, &dir, &compute, control, resume, &mut |event| {
             log.append(&event);

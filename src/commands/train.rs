@@ -50,7 +50,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 
     let control = TrainControl::default();
     let mut progress = Progress::default();
-    let mut events_log = EventLog::open(&run_dir);
+    let mut events_log = EventLog::open(&run_dir, resume);
     let mut total_steps = 0;
     let outcome = train(&run, &sources.train, &sources.val, &run_dir, &compute, &control, resume, &mut |event| {
         events_log.append(&event);

@@ -251,8 +251,8 @@ pub struct SplitSummary {
     pub val_fraction: f64,
     /// Test fraction.
     pub test_fraction: f64,
-    /// Grouping, as JSON.
-    pub grouping: String,
+    /// Patient grouping.
+    pub grouping: Grouping,
     /// True when the split came from [`AuditOptions::split`].
     pub given: bool,
     /// Samples per set: train, val, test.
@@ -420,7 +420,7 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
         seed: audited.config.seed,
         val_fraction: audited.config.val_fraction,
         test_fraction: audited.config.test_fraction,
-        grouping: serde_json::to_string(&audited.config.grouping).unwrap_or_default(),
+        grouping: audited.config.grouping.clone(),
         given: options.split.is_some(),
         counts: [audited.train.len(), audited.val.len(), audited.test.len()],
         hash: audited.hash.clone(),

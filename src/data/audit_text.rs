@@ -89,7 +89,7 @@ pub fn to_text(r: &AuditReport) -> String {
             s.seed,
             s.val_fraction * 100.0,
             s.test_fraction * 100.0,
-            s.grouping,
+            serde_json::to_string(&s.grouping).unwrap_or_default(),
             s.counts[0],
             s.counts[1],
             s.counts[2],

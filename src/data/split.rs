@@ -170,7 +170,9 @@ pub fn make_split(samples: &[SampleRef], config: &SplitConfig) -> Result<Split, 
     if let Some((re, site)) = &holdout {
         let (held, rest): (Vec<SampleRef>, Vec<SampleRef>) = samples.into_iter().partition(|s| SiteHoldout::site_of(re, &stem_of(&s.image)).as_deref() == Some(site.as_str()));
         if held.is_empty() {
-            return Err(DataError::Invalid(format!("no sample belongs to the held-out site {site} (pattern {:?})", re.as_str())));
+            let found: BTreeSet<String> = rest.iter().filter_map(|s| SiteHoldout::site_of(re, &stem_of(&s.image))).collect();
+            let found = if found.is_empty() { "none".to_string() } else { found.into_iter().collect::<Vec<_>>().join(", ") };
+            return Err(DataError::Invalid(format!("no sample belongs to the held-out site {site} (pattern {:?}; sites found: {found})", re.as_str())));
         }
         sets[2] = held.into_iter().map(|mut s| {
             s.group = keyer.key(&stem_of(&s.image));

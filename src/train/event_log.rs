@@ -16,10 +16,17 @@ pub struct EventLog {
 }
 
 impl EventLog {
-    /// Opens (or creates) `run_dir/events.jsonl` for appending.
-    pub fn open(run_dir: &Path) -> Self {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(run_dir.join(EVENTS_FILE)).ok();
-        Self { file }
+    /// Opens `run_dir/events.jsonl` for appending: a resumed run continues its log; a
+    /// new run (`resume == false`) starts it afresh, so nothing of an earlier failed
+    /// attempt in the same folder is read as its history.
+    pub fn open(run_dir: &Path, resume: bool) -> Self {
+        let path = run_dir.join(EVENTS_FILE);
+        let file = if resume {
+            std::fs::OpenOptions::new().create(true).append(true).open(path)
+        } else {
+            std::fs::File::create(path)
+        };
+        Self { file: file.ok() }
     }
 
     /// Appends one event.

@@ -156,6 +156,11 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
             make_split(&samples, &config)?
         }
     };
+    // Refuse before any folder is made: a run without training or validation samples
+    // cannot start, and a half-made run folder would only confuse a later one.
+    let why = if request.test_site.is_some() { " (the held-out site may hold nearly every sample)" } else { "" };
+    anyhow::ensure!(!split.train.is_empty(), "the training split is empty{why}: {} val, {} test samples", split.val.len(), split.test.len());
+    anyhow::ensure!(!split.val.is_empty(), "the validation split is empty{why}: the best epoch cannot be chosen ({} train samples)", split.train.len());
     let modality = run_modality(&datasets);
     let mut input = match request.normalisation {
         Normalisation::Reference => InputConvention { size: request.size, ..InputConvention::reference() },

@@ -132,5 +132,5 @@ fn leave_one_site_out_puts_the_whole_site_in_test() {
     let err = make_split(&all, &SplitConfig { test_fraction: 0.1, ..c.clone() }).unwrap_err();
     assert!(err.to_string().contains("test fraction must be 0"), "{err}");
     let err = make_split(&all, &SplitConfig { test_site: Some(SiteHoldout::tcga("HT")), ..c }).unwrap_err();
-    assert!(err.to_string().contains("HT"), "{err}");
+    assert!(err.to_string().contains("HT") && err.to_string().contains("sites found: CS, DU, FG"), "{err}");
 }
