@@ -213,6 +213,14 @@ impl SegApp {
         }
     }
 
+    /// Called when an entry's pixels or a prediction of it arrive in the caches: an
+    /// entry with edits keeps showing and scoring the edit, not the file's mask.
+    pub fn reapply_edit(&mut self, id: &EntryId) {
+        if self.annotation.edits.contains_key(id) {
+            self.publish_edit(id);
+        }
+    }
+
     fn commit(&mut self, id: &EntryId, edit: Edit) {
         if let Some(e) = self.annotation.edits.get_mut(id)
             && e.history.push(edit) {
@@ -485,16 +493,5 @@ impl SegApp {
                     self.annotation.pending_open = Some(p);
                 }
             }
-        // Entries loaded after an edit (a reload) show the edit, not the file.
-        let stale: Vec<EntryId> = self
-            .annotation
-            .edits
-            .iter()
-            .filter(|(id, e)| self.caches.loaded.get(*id).is_some_and(|l| l.gt.as_ref().is_none_or(|g| g.data != e.mask.data())))
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in stale {
-            self.publish_edit(&id);
-        }
     }
 }

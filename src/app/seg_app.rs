@@ -416,7 +416,9 @@ impl SegApp {
                     LoadEvent::Loaded(entry) => {
                         self.caches.pending_loads.remove(&entry.info.id);
                         self.check_sizes(&entry);
-                        self.caches.loaded.insert(entry.info.id.clone(), entry);
+                        let id = entry.info.id.clone();
+                        self.caches.loaded.insert(id.clone(), entry);
+                        self.reapply_edit(&id);
                     }
                     LoadEvent::Failed { id, error } => {
                         self.caches.pending_loads.remove(&id);
@@ -437,14 +439,19 @@ impl SegApp {
                 match e {
                     InferEvent::Loaded(entry) => {
                         self.caches.pending_loads.remove(&entry.info.id);
-                        self.caches.loaded.entry(entry.info.id.clone()).or_insert(entry);
+                        let id = entry.info.id.clone();
+                        self.caches.loaded.entry(id.clone()).or_insert(entry);
+                        self.reapply_edit(&id);
                     }
                     InferEvent::Predicted { model, entry, prediction, eval } => {
                         let key = (model, entry);
                         if let Some(ev) = eval {
                             self.caches.evals.insert(key.clone(), ev);
                         }
+                        let id = key.1.clone();
                         self.caches.predictions.insert(key, prediction);
+                        // Its evaluation was computed against the file's mask.
+                        self.reapply_edit(&id);
                     }
                     InferEvent::Progress { done, total } => {
                         if let Some(p) = self.state.inference.as_mut() {
