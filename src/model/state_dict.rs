@@ -252,6 +252,13 @@ impl ModuleVisitor for ShapeLister {
     }
 }
 
+/// A tensor's shape and f32 values, read back from its device.
+fn read_back<const D: usize>(tensor: Tensor<D>) -> Result<StateTensor, String> {
+    let shape = tensor.dims().to_vec();
+    let data = tensor.try_into_data().map_err(|e| format!("{e:?}"))?.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+    Ok(StateTensor { shape, data })
+}
+
 #[derive(Default)]
 struct Collector {
     path: Vec<String>,
@@ -271,11 +278,9 @@ impl ModuleVisitor for Collector {
             self.error.get_or_insert_with(|| format!("no PyTorch key for '{}'", self.path.join(".")));
             return;
         };
-        let tensor = param.val();
-        let shape = tensor.dims().to_vec();
-        match tensor.try_into_data().map_err(|e| format!("{e:?}")).and_then(|d| d.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))) {
-            Ok(data) => {
-                self.tensors.insert(key, StateTensor { shape, data });
+        match read_back(param.val()) {
+            Ok(t) => {
+                self.tensors.insert(key, t);
             }
             Err(e) => {
                 self.error.get_or_insert_with(|| format!("cannot read '{key}': {e}"));
@@ -338,10 +343,9 @@ impl ModuleVisitor for GradCollector<'_> {
         let (Some(key), Some(grad)) = (torch_key(&self.path), param.val().grad(self.grads)) else {
             return;
         };
-        let shape = grad.dims().to_vec();
-        match grad.try_into_data().map_err(|e| format!("{e:?}")).and_then(|d| d.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))) {
-            Ok(data) => {
-                self.tensors.insert(key, StateTensor { shape, data });
+        match read_back(grad) {
+            Ok(t) => {
+                self.tensors.insert(key, t);
             }
             Err(e) => {
                 self.error.get_or_insert_with(|| format!("cannot read the gradient of '{key}': {e}"));
