@@ -299,12 +299,7 @@ impl Split {
     /// Writes the split as JSON (atomically: temporary file + rename).
     pub fn save(&self, path: &Path) -> Result<(), DataError> {
         let json = serde_json::to_string_pretty(self).map_err(|e| DataError::Json { message: e.to_string(), path: path.to_path_buf() })?;
-        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-        std::fs::write(&tmp, json).map_err(|e| DataError::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            DataError::io(path, e)
-        })
+        crate::fsutil::write_atomic(path, json.as_bytes()).map_err(|e| DataError::io(path, e))
     }
 
     /// Reads a split written by [`Split::save`] and checks its hash.
