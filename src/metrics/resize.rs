@@ -1,10 +1,11 @@
 //! Resizing masks and probability maps, so that metrics can be computed at any
 //! resolution, e.g. predictions made at 256×256 scored at the native image size.
-//! Owns the two sampling rules; depends only on [`super::mask`].
+//! Owns the bilinear rule and checks sizes for both; depends on [`super::mask`] and
+//! the preprocessing's nearest rule.
 //!
 //! * [`resize_nearest`]: nearest neighbour as OpenCV's `INTER_NEAREST` (the rule the
-//!   reference pipeline used for masks): source index `⌊dst · src_len / dst_len⌋`,
-//!   computed in exact integer arithmetic.
+//!   reference pipeline used for masks): source index `⌊dst · src_len / dst_len⌋`, the
+//!   same code as the preprocessing's (`crate::data::resize::resize_nearest`).
 //! * [`resize_bilinear`]: bilinear with half-pixel centres, as OpenCV `INTER_LINEAR`
 //!   and PyTorch `interpolate(mode="bilinear", align_corners=False)`: source coordinate
 //!   `(dst + 0.5) · src_len / dst_len − 0.5`, clamped at 0 below, edge pixels repeated
@@ -15,6 +16,20 @@
 
 use super::mask::check_len;
 
+/// Checks a resize's sizes: `Ok(false)` for an empty destination (nothing to compute),
+/// an error for a wrong length or an empty source with a non-empty destination.
+fn check_sizes(len: usize, src_size: (usize, usize), dst_size: (usize, usize)) -> Result<bool, String> {
+    check_len("source image", len, src_size)?;
+    let ((sw, sh), (dw, dh)) = (src_size, dst_size);
+    if dw == 0 || dh == 0 {
+        return Ok(false);
+    }
+    if sw == 0 || sh == 0 {
+        return Err(format!("cannot resize an empty {sw}×{sh} image to {dw}×{dh}"));
+    }
+    Ok(true)
+}
+
 /// Nearest-neighbour resize of any row-major image (masks of `bool` or `u8`, labels).
 /// `src_size` and `dst_size` are `(width, height)`. A zero-sized destination gives an
 /// empty image; a zero-sized source with a non-empty destination is an error.
@@ -23,24 +38,11 @@ pub fn resize_nearest<T: Copy>(
     src_size: (usize, usize),
     dst_size: (usize, usize),
 ) -> Result<Vec<T>, String> {
-    check_len("source image", src.len(), src_size)?;
-    let (sw, sh) = src_size;
-    let (dw, dh) = dst_size;
-    if dw == 0 || dh == 0 {
+    if !check_sizes(src.len(), src_size, dst_size)? {
         return Ok(Vec::new());
     }
-    if sw == 0 || sh == 0 {
-        return Err(format!(
-            "cannot resize an empty {sw}×{sh} image to {dw}×{dh}"
-        ));
-    }
-    let xs: Vec<usize> = (0..dw).map(|x| x * sw / dw).collect();
-    let mut out = Vec::with_capacity(dw * dh);
-    for y in 0..dh {
-        let row = &src[(y * sh / dh) * sw..][..sw];
-        out.extend(xs.iter().map(|&x| row[x]));
-    }
-    Ok(out)
+    // One nearest rule in seglens: the preprocessing's, bit-exact to OpenCV.
+    Ok(crate::data::resize::resize_nearest(src, src_size.0, src_size.1, 1, dst_size.0, dst_size.1))
 }
 
 /// One axis of a half-pixel bilinear resize: the two source indices and the weight of
@@ -65,17 +67,10 @@ pub fn resize_bilinear(
     src_size: (usize, usize),
     dst_size: (usize, usize),
 ) -> Result<Vec<f32>, String> {
-    check_len("source image", src.len(), src_size)?;
-    let (sw, sh) = src_size;
-    let (dw, dh) = dst_size;
-    if dw == 0 || dh == 0 {
+    if !check_sizes(src.len(), src_size, dst_size)? {
         return Ok(Vec::new());
     }
-    if sw == 0 || sh == 0 {
-        return Err(format!(
-            "cannot resize an empty {sw}×{sh} image to {dw}×{dh}"
-        ));
-    }
+    let ((sw, sh), (dw, dh)) = (src_size, dst_size);
     let tx = linear_taps(sw, dw);
     let ty = linear_taps(sh, dh);
     let at = |x: usize, y: usize| f64::from(src[y * sw + x]);
