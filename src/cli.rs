@@ -78,10 +78,12 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Evaluate a model on datasets: per-image and pooled scores with 95% intervals, baselines, sweep.
     Eval(EvalArgs),
-    /// Write predicted masks (0/255 PNG) and probability maps (16-bit PNG) for every image.
+    /// Write predicted masks (0/255 PNG) and probability maps (16-bit PNG) for every image; NIfTI volumes give NIfTI volumes.
     Predict(PredictArgs),
     /// Threshold sweep and calibration of a model on a dataset.
     Sweep(EvalArgs),
+    /// Compare two models on the same images: Dice and IoU differences (A − B) with paired 95% intervals.
+    Compare(CompareArgs),
     /// Check datasets before training: pairing, unreadable files, duplicates and patient leakage across a split, class balance.
     Audit {
         /// Dataset folders (NAME/images + NAME/masks) or single files.
@@ -202,6 +204,44 @@ pub struct EvalArgs {
     pub seed: u64,
 }
 
+/// Options of `seglens compare`.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Model A: a seglens checkpoint, or PyTorch weights with --variant.
+    #[arg(long)]
+    pub model_a: PathBuf,
+    /// Model B, scored on the same images; differences are A − B.
+    #[arg(long)]
+    pub model_b: PathBuf,
+    /// Architecture of plain PyTorch weights (both models).
+    #[arg(long, value_parser = parse_variant)]
+    pub variant: Option<Variant>,
+    /// Dataset folder (repeatable); each dataset is compared on its own and all together.
+    #[arg(long = "data", required = true)]
+    pub data: Vec<PathBuf>,
+    /// A saved split (split.json); with --split-set, only that set's images are compared.
+    #[arg(long, requires = "split_set")]
+    pub split: Option<PathBuf>,
+    /// Which set of the split: train, val or test.
+    #[arg(long, value_parser = ["train", "val", "test"])]
+    pub split_set: Option<String>,
+    /// Output folder: compare.json (everything) and compare.csv (one row per image).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Foreground where the probability is above this (both models).
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f32,
+    /// Score of an image whose GT and prediction are both empty: exclude (left out) or perfect (1).
+    #[arg(long, default_value = "exclude", value_parser = ["exclude", "perfect"])]
+    pub empty: String,
+    /// Compute device.
+    #[arg(long, value_enum, default_value_t = BackendRequest::Auto)]
+    pub backend: BackendRequest,
+    /// Seed of the bootstrap resampling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
 /// Options of `seglens predict`.
 #[derive(Debug, clap::Args)]
 pub struct PredictArgs {
@@ -211,15 +251,21 @@ pub struct PredictArgs {
     /// Architecture of plain PyTorch weights.
     #[arg(long, value_parser = parse_variant)]
     pub variant: Option<Variant>,
-    /// A dataset folder, a folder of images, or one image.
+    /// A dataset folder, a folder of images and/or NIfTI volumes, one image, or one NIfTI volume (.nii, .nii.gz).
     #[arg(long)]
     pub data: PathBuf,
-    /// Output folder (masks/ and probabilities/ are created in it).
+    /// Output folder (masks/ and probabilities/ are created in it). Images give PNGs; a NIfTI
+    /// volume gives a uint8 label volume and a float32 probability volume with the input's
+    /// header (same grid, spacing and orientation), named like the input.
     #[arg(long)]
     pub out: PathBuf,
     /// Foreground where the probability is above this.
     #[arg(long, default_value_t = 0.5)]
     pub threshold: f32,
+    /// How to read NIfTI values, which the format does not label: ct = Hounsfield units
+    /// (the model's CT window applies); mr or other = each slice scaled by its own range.
+    #[arg(long, value_parser = ["ct", "mr", "other"])]
+    pub nifti_modality: Option<String>,
     /// Compute device.
     #[arg(long, value_enum, default_value_t = BackendRequest::Auto)]
     pub backend: BackendRequest,
@@ -289,6 +335,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => crate::commands::eval::run(args, false)?,
         Command::Sweep(args) => crate::commands::eval::run(args, true)?,
         Command::Predict(args) => crate::commands::predict::run(args)?,
+        Command::Compare(args) => crate::commands::compare::run(args)?,
         Command::Audit { paths, json, seed } => {
             let status = crate::data::audit_text::audit_cli(&paths, json, seed);
             if status != 0 {

@@ -104,3 +104,74 @@ fn resuming_a_run_from_the_command_line_continues_it() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("already holds a run"));
     let _ = std::fs::remove_dir_all(run);
 }
+
+#[test]
+fn predict_on_a_nifti_volume_writes_volumes_on_its_grid() {
+    use seglens::data::nifti::{VoxelAxis, read_nifti};
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/formats/brain1_image.nii.gz");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/cmunext-s-mri-lgg.safetensors");
+    let out = scratch("nifti");
+    let run = seglens(&["predict", "--model", &model.display().to_string(), "--data", &input.display().to_string(), "--out", &out.display().to_string(), "--backend", "cpu", "--threshold", "0.3"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("wrote 1 masks") && stderr.contains("scaled by each slice's own range"), "{stderr}");
+
+    let volume = read_nifti(&input).expect("input");
+    let labels = read_nifti(&out.join("masks/brain1_image.nii.gz")).expect("label volume");
+    let probs = read_nifti(&out.join("probabilities/brain1_image.nii.gz")).expect("probability volume");
+    for v in [&labels, &probs] {
+        assert_eq!((v.dims, v.spacing_mm, v.affine), (volume.dims, volume.spacing_mm, volume.affine), "{}", v.path.display());
+    }
+    assert_eq!((labels.datatype.as_str(), probs.datatype.as_str()), ("Uint8", "Float32"));
+    assert!(probs.values.iter().all(|p| (0.0..=1.0).contains(p)));
+    assert!(labels.values.iter().zip(&probs.values).all(|(&l, &p)| l == f32::from(u8::from(p > 0.3))), "labels are the probabilities above --threshold");
+
+    // Slice k of the probability volume is the model's map of the input's slice k, resized
+    // back: predicted here through the library, one slice at a time.
+    let predictor = seglens::infer::Predictor::open(&model, None, seglens::backend::select(seglens::backend::BackendRequest::Cpu).expect("cpu")).expect("model");
+    let size = predictor.input_size();
+    let [ni, nj, _] = volume.dims;
+    for k in [3, 12] {
+        let slice = volume.slice(VoxelAxis::K, k, None).expect("slice");
+        let input = seglens::data::preprocess::prepare(seglens::data::preprocess::SourcePixels::Scalar(&slice), None, &predictor.loaded.meta.input, &Default::default(), seglens::data::augment::Augmentation::NONE).expect("prepared");
+        let logits = predictor.logits(&[input.image.as_slice()]).expect("logits");
+        let expected = seglens::metrics::resize_bilinear(&seglens::infer::sigmoid(&logits[0]), (size, size), (ni, nj)).expect("resize");
+        let got = &probs.values[k * ni * nj..(k + 1) * ni * nj];
+        let worst = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "slice {k}: max difference {worst}");
+        assert_eq!(probs.value(40, 200, k), expected[200 * ni + 40], "row j, column i");
+    }
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn compare_pairs_two_models_image_by_image() {
+    let lungs = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/cmunext-s-ct-lungs.safetensors").display().to_string();
+    let mix = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/cmunext-s-mix.safetensors").display().to_string();
+    let (out, eval) = (scratch("compare"), scratch("compare-eval"));
+    let run = seglens(&["compare", "--model-a", &lungs, "--model-b", &mix, "--data", &demo("ct-lungs"), "--out", &out.display().to_string(), "--backend", "cpu"]);
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(text.contains("ct-lungs: 6 images scored by both models") && text.contains("A − B"), "{text}");
+    // Each model's per-image Dice is what `eval` gives it alone.
+    seglens(&["eval", "--model", &lungs, "--data", &demo("ct-lungs"), "--out", &eval.display().to_string(), "--backend", "cpu"]);
+    let eval_csv = std::fs::read_to_string(eval.join("per_image.csv")).expect("eval csv");
+    let eval_dice: std::collections::BTreeMap<String, f64> = eval_csv.lines().skip(1).map(|l| {
+        let f: Vec<&str> = l.split(',').collect();
+        (f[1].to_string(), f[6].parse().expect("dice"))
+    }).collect();
+    let csv = std::fs::read_to_string(out.join("compare.csv")).expect("compare csv");
+    assert_eq!(csv.lines().count(), 7, "header + 6 images");
+    let mut diffs = Vec::new();
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (a, b, d): (f64, f64, f64) = (f[4].parse().expect("a"), f[5].parse().expect("b"), f[6].parse().expect("a-b"));
+        assert!((a - eval_dice[f[1]]).abs() < 1e-6, "{}: compare {a} vs eval {}", f[1], eval_dice[f[1]]);
+        assert!((d - (a - b)).abs() < 2e-6);
+        diffs.push(a - b);
+    }
+    let report = json(&out.join("compare.json"));
+    let mean = report["all"]["dice"]["difference"]["difference"]["mean"].as_f64().expect("mean difference");
+    assert!((mean - diffs.iter().sum::<f64>() / 6.0).abs() < 1e-5, "{mean}");
+    assert_eq!(report["all"]["n_paired"], 6);
+    let _ = std::fs::remove_dir_all(out);
+    let _ = std::fs::remove_dir_all(eval);
+}

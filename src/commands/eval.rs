@@ -7,6 +7,7 @@ use super::progress::{Progress, bar};
 use super::{open_datasets, set_threads, write_json};
 use crate::backend;
 use crate::cli::EvalArgs;
+use crate::data::dataset::Dataset;
 use crate::data::split::{SampleRef, Split};
 use crate::eval::{EvalOptions, evaluate, report};
 use crate::infer::Predictor;
@@ -30,16 +31,7 @@ pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
     };
     let mut all = serde_json::Map::new();
     for ds in &datasets {
-        let mut samples = ds.samples();
-        if let (Some(split), Some(set)) = (&split, args.split_set.as_deref()) {
-            let keep: Vec<&SampleRef> = match set {
-                "train" => split.train.iter().collect(),
-                "val" => split.val.iter().collect(),
-                _ => split.test.iter().collect(),
-            };
-            samples.retain(|s| keep.iter().any(|k| k.dataset == s.dataset && k.id == s.id));
-            eprintln!("{}: {} samples in the {set} set of the split", ds.name, samples.len());
-        }
+        let samples = select_samples(ds, split.as_ref(), args.split_set.as_deref());
         if samples.is_empty() {
             eprintln!("{}: nothing to evaluate", ds.name);
             continue;
@@ -62,6 +54,21 @@ pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
     write_json(&args.out.join("summary.json"), &serde_json::json!({ "model": args.model, "datasets": all }))?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
+}
+
+/// A dataset's samples, or only those in one set (train, val, test) of a saved split.
+pub(super) fn select_samples(ds: &Dataset, split: Option<&Split>, set: Option<&str>) -> Vec<SampleRef> {
+    let mut samples = ds.samples();
+    if let (Some(split), Some(set)) = (split, set) {
+        let keep: Vec<&SampleRef> = match set {
+            "train" => split.train.iter().collect(),
+            "val" => split.val.iter().collect(),
+            _ => split.test.iter().collect(),
+        };
+        samples.retain(|s| keep.iter().any(|k| k.dataset == s.dataset && k.id == s.id));
+        eprintln!("{}: {} samples in the {set} set of the split", ds.name, samples.len());
+    }
+    samples
 }
 
 fn print_sweep(name: &str, rep: &crate::eval::EvalReport) {

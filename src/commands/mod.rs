@@ -1,6 +1,7 @@
 //! The command line's jobs: each turns parsed arguments into calls of the library
 //! (data, train, eval, infer) and prints progress. Shared by nothing but `cli`.
 
+pub mod compare;
 pub mod eval;
 pub mod predict;
 pub mod progress;

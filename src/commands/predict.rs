@@ -1,5 +1,7 @@
 //! `seglens predict`: masks (0/255 PNG) and probability maps (16-bit PNG, p·65535) at
-//! each image's native size. Never JPEG: a lossy mask is a wrong mask.
+//! each image's native size; for a NIfTI volume, a label volume (uint8 0/1) and a
+//! probability volume (float32) with the input's header. Never JPEG: a lossy mask is a
+//! wrong mask.
 
 use std::path::{Path, PathBuf};
 
@@ -11,41 +13,53 @@ use crate::backend;
 use crate::cli::PredictArgs;
 use crate::data::augment::Augmentation;
 use crate::data::image_io::decode_image;
+use crate::data::nifti::{WrittenIntent, read_nifti, write_like};
 use crate::data::pairing::pair_dataset;
 use crate::data::preprocess::{PrepareOptions, SourcePixels, prepare};
+use crate::data::scalar::Modality;
+use crate::infer::volume::predict_volume;
 use crate::infer::{Predictor, sigmoid};
 use crate::metrics::resize_bilinear;
 
 const IMAGE_EXTENSIONS: [&str; 7] = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp"];
+
+/// Where the outputs go and how to threshold.
+struct Outputs {
+    masks: PathBuf,
+    probabilities: PathBuf,
+    threshold: f32,
+}
 
 /// Runs `seglens predict`.
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     set_threads(None);
     let compute = backend::select(args.backend).map_err(anyhow::Error::msg)?;
     let predictor = Predictor::open(&args.model, args.variant, compute).with_context(|| format!("cannot open the model {}", args.model.display()))?;
-    let images = list_images(&args.data)?;
-    anyhow::ensure!(!images.is_empty(), "no images found in {}", args.data.display());
-    let (mask_dir, prob_dir) = (args.out.join("masks"), args.out.join("probabilities"));
-    for d in [&mask_dir, &prob_dir] {
+    let inputs = list_inputs(&args.data)?;
+    anyhow::ensure!(!inputs.is_empty(), "no images or NIfTI volumes found in {}", args.data.display());
+    let outputs = Outputs { masks: args.out.join("masks"), probabilities: args.out.join("probabilities"), threshold: args.threshold };
+    for d in [&outputs.masks, &outputs.probabilities] {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
+    let modality = args.nifti_modality.as_deref().map(Modality::from_code);
     let mut progress = Progress::default();
     let (mut written, mut failed) = (0, 0);
-    for (i, path) in images.iter().enumerate() {
-        match predict_one(&predictor, path, args.threshold, &mask_dir, &prob_dir) {
+    for (i, path) in inputs.iter().enumerate() {
+        let result = if is_nifti(path) { predict_nifti(&predictor, path, modality.clone(), &outputs, &mut progress) } else { predict_image(&predictor, path, &outputs) };
+        match result {
             Ok(()) => written += 1,
             Err(e) => {
                 failed += 1;
                 progress.line(&format!("skipped: {e:#}"));
             }
         }
-        progress.update(&format!("{} {}/{}", bar(i + 1, images.len(), 20), i + 1, images.len()));
+        progress.update(&format!("{} {}/{}", bar(i + 1, inputs.len(), 20), i + 1, inputs.len()));
     }
     progress.line(&format!("wrote {written} masks and probability maps to {} ({failed} skipped)", args.out.display()));
     Ok(())
 }
 
-fn predict_one(predictor: &Predictor, path: &Path, threshold: f32, mask_dir: &Path, prob_dir: &Path) -> anyhow::Result<()> {
+fn predict_image(predictor: &Predictor, path: &Path, out: &Outputs) -> anyhow::Result<()> {
     let raw = decode_image(path)?;
     let input = prepare(SourcePixels::Image { image: &raw, path }, None, &predictor.loaded.meta.input, &PrepareOptions::default(), Augmentation::NONE)?;
     let logits = predictor.logits(&[input.image.as_slice()])?;
@@ -53,11 +67,30 @@ fn predict_one(predictor: &Predictor, path: &Path, threshold: f32, mask_dir: &Pa
     let (w, h) = (raw.width, raw.height);
     let probs = resize_bilinear(&sigmoid(&logits[0]), (size, size), (w as usize, h as usize)).map_err(anyhow::Error::msg)?;
     let stem = path.file_stem().map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned());
-    let mask: Vec<u8> = probs.iter().map(|&p| if p > threshold { 255 } else { 0 }).collect();
+    let mask: Vec<u8> = probs.iter().map(|&p| if p > out.threshold { 255 } else { 0 }).collect();
     let prob16: Vec<u16> = probs.iter().map(|&p| (p.clamp(0.0, 1.0) * 65535.0).round() as u16).collect();
-    write_png(&mask_dir.join(format!("{stem}.png")), image::DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, mask).context("mask buffer")?))?;
+    write_png(&out.masks.join(format!("{stem}.png")), image::DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, mask).context("mask buffer")?))?;
     let prob_img = image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::from_raw(w, h, prob16).context("probability buffer")?;
-    write_png(&prob_dir.join(format!("{stem}.png")), image::DynamicImage::ImageLuma16(prob_img))
+    write_png(&out.probabilities.join(format!("{stem}.png")), image::DynamicImage::ImageLuma16(prob_img))
+}
+
+/// A volume: every K slice predicted, written as two volumes on the input's grid.
+fn predict_nifti(predictor: &Predictor, path: &Path, modality: Option<Modality>, out: &Outputs, progress: &mut Progress) -> anyhow::Result<()> {
+    let volume = read_nifti(path)?;
+    if volume.timepoints > 1 {
+        progress.line(&format!("{}: {} volumes in the file; only the first is predicted", path.display(), volume.timepoints));
+    }
+    let name = file_name(path);
+    let prediction = predict_volume(predictor, &volume, modality, 4, &mut |done, total| {
+        progress.update(&format!("{name} {} slice {done}/{total}", bar(done, total, 20)));
+    })?;
+    for note in &prediction.convention_notes {
+        progress.line(&format!("{name}: {note}"));
+    }
+    let description = format!("seglens {} p>{}", predictor.loaded.meta.architecture_name(), out.threshold);
+    write_like(path, &out.masks.join(&name), volume.dims, &prediction.labels(out.threshold), WrittenIntent::Label, &description)?;
+    write_like(path, &out.probabilities.join(&name), volume.dims, &prediction.probabilities, WrittenIntent::Probability, &format!("seglens {} probability", predictor.loaded.meta.architecture_name()))?;
+    Ok(())
 }
 
 fn write_png(path: &Path, img: image::DynamicImage) -> anyhow::Result<()> {
@@ -66,8 +99,17 @@ fn write_png(path: &Path, img: image::DynamicImage) -> anyhow::Result<()> {
     crate::fsutil::write_atomic(path, &bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Images of a dataset folder (paired or not), of a plain folder, or one file.
-fn list_images(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| "volume.nii.gz".into(), |n| n.to_string_lossy().into_owned())
+}
+
+fn is_nifti(path: &Path) -> bool {
+    let name = file_name(path).to_ascii_lowercase();
+    name.ends_with(".nii") || name.ends_with(".nii.gz")
+}
+
+/// Images and NIfTI volumes of a dataset folder (paired or not), of a plain folder, or one file.
+fn list_inputs(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if path.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
@@ -77,12 +119,12 @@ fn list_images(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
         images.sort();
         return Ok(images);
     }
-    let mut images: Vec<PathBuf> = std::fs::read_dir(path)
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(path)
         .with_context(|| format!("cannot list {}", path.display()))?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())))
+        .filter(|p| is_nifti(p) || p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())))
         .collect();
-    images.sort();
-    Ok(images)
+    inputs.sort();
+    Ok(inputs)
 }

@@ -94,6 +94,14 @@ pub enum DataError {
         /// The file.
         path: PathBuf,
     },
+    /// A NIfTI file could not be written.
+    #[error("cannot write NIfTI ({message}): {}", .path.display())]
+    NiftiWrite {
+        /// What went wrong.
+        message: String,
+        /// The file.
+        path: PathBuf,
+    },
     /// A slice index beyond the volume.
     #[error("slice {index} is out of range (axis {axis} has {count} slices): {}", .path.display())]
     SliceOutOfRange {
@@ -165,6 +173,7 @@ impl DataError {
             | Self::Dicom { path, .. }
             | Self::DicomTransferSyntax { path, .. }
             | Self::Nifti { path, .. }
+            | Self::NiftiWrite { path, .. }
             | Self::SliceOutOfRange { path, .. }
             | Self::SplitHash { path, .. }
             | Self::Json { path, .. }

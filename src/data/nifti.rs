@@ -259,6 +259,64 @@ impl Volume {
     }
 }
 
+/// What a volume written by [`write_like`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WrittenIntent {
+    /// A label volume (0 = background, 1 = foreground): NIFTI_INTENT_LABEL.
+    Label,
+    /// Values in [0, 1], written with no intent code: NIfTI has no intent for a
+    /// probability map (its statistic intents, e.g. p-values, mean something else).
+    Probability,
+}
+
+/// Writes `values` (i fastest, `dims` voxels) as a NIfTI-1 file at `out` with the header
+/// of `reference`: dims, pixdim, units, qform and sform are kept, so the output lies on the
+/// input's grid in any viewer; the datatype follows `T` and scaling is reset (slope 1,
+/// intercept 0). `.gz` in the name compresses. Written beside `out` under a temporary name
+/// and renamed, so a crash never leaves a half-written volume in its place.
+pub fn write_like<T>(reference: &Path, out: &Path, dims: [usize; 3], values: &[T], intent: WrittenIntent, description: &str) -> Result<(), DataError>
+where
+    T: nifti::DataElement + bytemuck::Pod,
+{
+    let err = |message: String| DataError::NiftiWrite { message, path: out.to_path_buf() };
+    if values.len() != dims.iter().product::<usize>() {
+        return Err(err(format!("{} values for a {}×{}×{} volume", values.len(), dims[0], dims[1], dims[2])));
+    }
+    let mut header = NiftiHeader::from_file(reference).map_err(|e| DataError::Nifti { message: e.to_string(), path: reference.to_path_buf() })?;
+    header.intent_code = match intent {
+        WrittenIntent::Label => 1002,
+        WrittenIntent::Probability => 0,
+    };
+    header.intent_name = [0; 16];
+    header.cal_min = 0.0;
+    header.cal_max = 1.0;
+    // Descriptions are at most 80 bytes of ASCII.
+    let text: String = description.chars().filter(char::is_ascii).take(79).collect();
+    header.set_description_str(text).map_err(|e| err(e.to_string()))?;
+    // i fastest is Fortran order; the writer transposes back to it.
+    let array = ndarray::Array3::from_shape_vec(ndarray::ShapeBuilder::f((dims[0], dims[1], dims[2])), values.to_vec()).map_err(|e| err(e.to_string()))?;
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let gz = name.ends_with(".gz");
+    let stem = name.trim_end_matches(".gz").trim_end_matches(".nii");
+    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    // No dot inside the temporary stem: the writer re-derives its extension from the
+    // last dot of the name it is given.
+    let tmp = dir.join(format!(".{}-partial-{}.nii{}", stem.replace('.', "_"), std::process::id(), if gz { ".gz" } else { "" }));
+    let result = nifti::writer::WriterOptions::new(&tmp)
+        .reference_header(&header)
+        .compress(gz)
+        .write_nifti(&array)
+        .map_err(|e| err(e.to_string()))
+        .and_then(|()| {
+            std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| DataError::io(&tmp, e))?;
+            std::fs::rename(&tmp, out).map_err(|e| DataError::io(out, e))
+        });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Size and position of one label in a label volume.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LabelStats {

@@ -5,6 +5,7 @@
 //! ("reference" mode, its empty-mask bug included) beside the honest ones, and the
 //! threshold sweep with calibration. No UI types.
 
+pub mod compare;
 pub mod report;
 
 use std::path::PathBuf;

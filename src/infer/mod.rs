@@ -1,6 +1,8 @@
 //! Inference: a loaded model on a compute device turning prepared inputs into logits
 //! and probabilities. No UI types; the window and the command line share it.
 
+pub mod volume;
+
 use burn::tensor::{Tensor, TensorData};
 
 use crate::backend::ComputeDevice;

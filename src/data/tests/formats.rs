@@ -172,6 +172,42 @@ fn nifti_label_count_and_world_centroid() {
     assert_eq!((absent.voxel_count, absent.centroid_world_mm), (0, None));
 }
 
+#[test]
+fn nifti_written_like_its_input_keeps_grid_and_values() {
+    let input = formats().join("brain1_image.nii.gz");
+    let v = nifti::read_nifti(&input).unwrap();
+    let dir = TempDir::new("nifti-write");
+    // Float values that are not the input's (so a copy of the input would fail), and labels.
+    let probs: Vec<f32> = (0..v.values.len()).map(|n| (n % 1000) as f32 / 1000.0).collect();
+    let labels: Vec<u8> = probs.iter().map(|&p| u8::from(p > 0.5)).collect();
+    let prob_path = dir.path().join("brain1_image.nii.gz");
+    let label_path = dir.path().join("brain1.label.v2.nii"); // dots inside the name
+    nifti::write_like(&input, &prob_path, v.dims, &probs, nifti::WrittenIntent::Probability, "probability").unwrap();
+    nifti::write_like(&input, &label_path, v.dims, &labels, nifti::WrittenIntent::Label, "labels p>0.5").unwrap();
+    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+
+    let p = nifti::read_nifti(&prob_path).unwrap();
+    assert_eq!((p.dims, p.spacing_mm, p.affine, p.affine_source), (v.dims, v.spacing_mm, v.affine, AffineSource::Sform));
+    assert_eq!(p.datatype, "Float32");
+    assert_eq!(p.values, probs, "voxel order i fastest, as read");
+    assert_eq!(p.value(128, 128, 12), probs[128 + 256 * (128 + 256 * 12)]);
+    let l = nifti::read_nifti(&label_path).unwrap();
+    assert_eq!((l.dims, l.affine, l.datatype.as_str()), (v.dims, v.affine, "Uint8"));
+    assert_eq!(l.values.iter().map(|&x| x as u8).collect::<Vec<_>>(), labels);
+    let header = ::nifti::NiftiHeader::from_file(&label_path).unwrap();
+    assert_eq!(header.intent_code, 1002, "NIFTI_INTENT_LABEL");
+    assert!(header.descrip.starts_with(b"labels p>0.5"));
+    // The input's qform survives too, not only the sform.
+    let original = ::nifti::NiftiHeader::from_file(&input).unwrap();
+    assert_eq!((header.qform_code, header.quatern_b, header.quatern_c, header.quatern_d), (original.qform_code, original.quatern_b, original.quatern_c, original.quatern_d));
+    assert_eq!((header.scl_slope, header.scl_inter), (1.0, 0.0));
+
+    let err = nifti::write_like(&input, &dir.path().join("short.nii"), v.dims, &labels[..10], nifti::WrittenIntent::Label, "").unwrap_err();
+    assert_eq!(err.to_string(), format!("cannot write NIfTI (10 values for a 256×256×25 volume): {}", dir.path().join("short.nii").display()));
+    assert!(!dir.path().join("short.nii").exists());
+}
+
 /// A hand-assembled single-file NIfTI-1 (`.nii`): 348-byte header, 4 extension bytes, data.
 fn write_nii(path: &Path, big_endian: bool, dims: [u16; 3], datatype: i16, bitpix: i16, data: &[u8], setup: impl Fn(&mut Vec<u8>, &dyn Fn(&mut Vec<u8>, usize, &[u8]))) {
     let mut h = vec![0u8; 352];

@@ -1,0 +1,91 @@
+//! `seglens compare`: two models scored on the same images, each dataset on its own and
+//! all together, with paired differences (A − B). Writes compare.json and compare.csv.
+
+use std::fmt::Write as _;
+
+use anyhow::Context as _;
+
+use super::eval::select_samples;
+use super::progress::{Progress, bar};
+use super::{open_datasets, set_threads, write_json};
+use crate::backend;
+use crate::cli::CompareArgs;
+use crate::data::split::{SampleRef, Split};
+use crate::eval::compare::{ModelComparison, compare_models, summary_text};
+use crate::eval::{EvalOptions, ImageResult, evaluate};
+use crate::infer::Predictor;
+use crate::metrics::{BootstrapConfig, EmptyPolicy};
+
+/// Runs `seglens compare`.
+pub fn run(args: CompareArgs) -> anyhow::Result<()> {
+    set_threads(None);
+    let compute = backend::select(args.backend).map_err(anyhow::Error::msg)?;
+    eprintln!("device: {}", compute.reason);
+    let open = |path: &std::path::Path| Predictor::open(path, args.variant, compute.clone()).with_context(|| format!("cannot open the model {}", path.display()));
+    let (a, b) = (open(&args.model_a)?, open(&args.model_b)?);
+    for (label, p, path) in [("A", &a, &args.model_a), ("B", &b, &args.model_b)] {
+        eprintln!("model {label}: {} at {}², {}", p.loaded.meta.architecture_name(), p.input_size(), path.display());
+    }
+    let datasets = open_datasets(&args.data)?;
+    let split = args.split.as_ref().map(|p| Split::load(p).with_context(|| format!("cannot read the split {}", p.display()))).transpose()?;
+    let options = EvalOptions {
+        threshold: args.threshold,
+        policy: if args.empty == "perfect" { EmptyPolicy::PerfectScore } else { EmptyPolicy::Exclude },
+        bootstrap: BootstrapConfig::with_seed(args.seed),
+        batch: 4,
+        sweep: false,
+    };
+    let (mut all_a, mut all_b) = (Vec::new(), Vec::new());
+    let mut per_dataset = serde_json::Map::new();
+    for ds in &datasets {
+        let samples = select_samples(ds, split.as_ref(), args.split_set.as_deref());
+        if samples.is_empty() {
+            eprintln!("{}: nothing to compare", ds.name);
+            continue;
+        }
+        let ra = score(&a, "A", &ds.name, &samples, &options)?;
+        let rb = score(&b, "B", &ds.name, &samples, &options)?;
+        let comparison = compare_models(&ra, &rb, &options.bootstrap).map_err(|e| anyhow::anyhow!("{}: {e}", ds.name))?;
+        print!("{}", summary_text(&comparison, &ds.name));
+        per_dataset.insert(ds.name.clone(), serde_json::to_value(&comparison)?);
+        all_a.extend(ra);
+        all_b.extend(rb);
+    }
+    anyhow::ensure!(!all_a.is_empty(), "no image to compare");
+    let all = compare_models(&all_a, &all_b, &options.bootstrap).map_err(anyhow::Error::msg)?;
+    if datasets.len() > 1 {
+        print!("{}", summary_text(&all, "all datasets"));
+    }
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    write_json(
+        &args.out.join("compare.json"),
+        &serde_json::json!({ "model_a": args.model_a, "model_b": args.model_b, "options": options, "all": all, "datasets": per_dataset }),
+    )?;
+    let csv = args.out.join("compare.csv");
+    crate::fsutil::write_atomic(&csv, per_image_csv(&all).as_bytes()).with_context(|| format!("cannot write {}", csv.display()))?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
+
+fn score(predictor: &Predictor, label: &str, name: &str, samples: &[SampleRef], options: &EvalOptions) -> anyhow::Result<Vec<ImageResult>> {
+    let mut progress = Progress::default();
+    let (report, images) = evaluate(predictor, samples, options, &mut |done, total| {
+        progress.update(&format!("{name} model {label} {} {done}/{total}", bar(done, total, 20)));
+    })?;
+    progress.line("");
+    for (path, why) in &report.skipped {
+        eprintln!("  model {label} skipped {}: {why}", path.display());
+    }
+    Ok(images)
+}
+
+/// One row per image: dataset, id, patient, GT fraction, Dice and IoU of A and B, Dice A − B.
+fn per_image_csv(c: &ModelComparison) -> String {
+    let f = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.6}"));
+    let mut s = String::from("dataset,id,group,gt_foreground,dice_a,dice_b,dice_a_minus_b,iou_a,iou_b\n");
+    for p in &c.images {
+        let diff = p.dice.0.zip(p.dice.1).map(|(x, y)| x - y);
+        let _ = writeln!(s, "{},{},{},{:.6},{},{},{},{},{}", p.dataset, p.id, p.group.as_deref().unwrap_or(""), p.gt_foreground, f(p.dice.0), f(p.dice.1), f(diff), f(p.iou.0), f(p.iou.1));
+    }
+    s
+}
