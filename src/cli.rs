@@ -125,8 +125,14 @@ pub struct TrainArgs {
     /// Use this saved split (split.json of an earlier run) instead of making one.
     #[arg(long)]
     pub split: Option<PathBuf>,
-    /// Resume the run in this folder from its last checkpoint (other options are taken from its config).
-    #[arg(long)]
+    /// Resume the run in this folder from its last checkpoint; every option but --backend and --threads comes from its config.
+    // Everything but the device and threads comes from the run's config: refuse the rest
+    // rather than ignore it silently.
+    #[arg(long, conflicts_with_all = [
+        "data", "variant", "size", "epochs", "batch_size", "out", "seed", "split", "optimizer", "lr",
+        "val_fraction", "test_fraction", "group_regex", "no_grouping", "test_site", "site_regex",
+        "no_augment", "normalisation", "save_every",
+    ])]
     pub resume: Option<PathBuf>,
     /// Optimiser: sgd (the recipe: momentum 0.9, weight decay 1e-4, poly schedule) or adamw.
     #[arg(long, default_value = "sgd", value_parser = ["sgd", "adamw"])]

@@ -94,14 +94,22 @@ fn resuming_a_run_from_the_command_line_continues_it() {
     let run = scratch("resume");
     let run_s = run.display().to_string();
     seglens(&["train", "--data", &demo("ct-lungs"), "--size", "32", "--epochs", "1", "--batch-size", "4", "--out", &run_s, "--backend", "cpu"]);
-    // The finished run can be resumed (nothing left to do) and a second train over it is refused.
-    seglens(&["train", "--resume", &run_s, "--backend", "cpu"]);
+    // The finished run can be resumed (nothing left to do, and it says only that) and a
+    // second train over it is refused.
+    let again = seglens(&["train", "--resume", &run_s, "--backend", "cpu"]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("already finished all its epochs") && !stderr.contains("training "), "{stderr}");
     let out = Command::new(env!("CARGO_BIN_EXE_seglens"))
         .args(["train", "--data", &demo("ct-lungs"), "--size", "32", "--epochs", "1", "--out", &run_s, "--backend", "cpu"])
         .output()
         .expect("runs");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already holds a run"));
+    // Options a resumed run would ignore are refused, not silently dropped.
+    let out = Command::new(env!("CARGO_BIN_EXE_seglens")).args(["train", "--resume", &run_s, "--epochs", "5", "--backend", "cpu"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("'--resume <RESUME>' cannot be used with '--epochs <EPOCHS>'"), "{stderr}");
     let _ = std::fs::remove_dir_all(run);
 }
 

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 
 use super::eval::select_samples;
 use super::progress::{Progress, bar};
-use super::{open_datasets, set_threads, write_json};
+use super::{open_datasets, set_threads, skipped_line, write_json};
 use crate::backend;
 use crate::cli::CompareArgs;
 use crate::data::split::{SampleRef, Split};
@@ -74,7 +74,7 @@ fn score(predictor: &Predictor, label: &str, name: &str, samples: &[SampleRef], 
     })?;
     progress.line("");
     for (path, why) in &report.skipped {
-        eprintln!("  model {label} skipped {}: {why}", path.display());
+        eprintln!("  model {label} {}", skipped_line(path, why));
     }
     Ok(images)
 }

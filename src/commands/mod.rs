@@ -9,6 +9,7 @@ pub mod train;
 
 use std::path::PathBuf;
 
+pub use crate::eval::report::skipped_line;
 pub use crate::fsutil::write_json;
 
 use crate::data::dataset::Dataset;
@@ -30,7 +31,7 @@ pub(crate) fn report_pairing(ds: &Dataset) {
         p.pairs.len(),
         if p.images_without_mask.is_empty() { String::new() } else { format!(", {} images without mask", p.images_without_mask.len()) },
         if p.masks_without_image.is_empty() { String::new() } else { format!(", {} masks without image", p.masks_without_image.len()) },
-        ds.modality.as_ref().map(|m| format!(", modality {m:?}")).unwrap_or_default()
+        ds.modality.as_ref().map(|m| format!(", modality {m}")).unwrap_or_default()
     );
     for w in p.warnings.iter().take(5) {
         eprintln!("  warning: {w}");

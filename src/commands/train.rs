@@ -3,7 +3,7 @@
 //! set) and on the test set when there is one.
 
 use super::progress::{Progress, bar, duration};
-use super::{report_pairing, set_threads};
+use super::{report_pairing, set_threads, skipped_line};
 use crate::backend;
 use crate::cli::TrainArgs;
 use crate::convention::Normalisation;
@@ -41,7 +41,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     eprintln!("split {}: {} train, {} val, {} test", &split.hash[..12.min(split.hash.len())], split.train.len(), split.val.len(), split.test.len());
     let sources = RunSources::load(&split, &run.train.input);
     for (path, why) in sources.skipped() {
-        eprintln!("skipped: {why} ({})", path.display());
+        eprintln!("{}", skipped_line(path, why));
     }
     let warnings: Vec<&String> = sources.warnings().collect();
     if let Some(first) = warnings.first() {
@@ -57,7 +57,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         match &event {
             TrainEvent::Started { total_steps: t, start_step, .. } => {
                 total_steps = *t;
-                progress.line(&format!("training {} steps from step {start_step} in {}", t, run_dir.display()));
+                // A finished run says so in the warning that follows.
+                if start_step < t {
+                    progress.line(&format!("training {} steps from step {start_step} in {}", t, run_dir.display()));
+                }
             }
             TrainEvent::Step { epoch, step, loss, lr, images_per_sec, eta_secs } => progress.update(&format!(
                 "{} epoch {} step {}/{total_steps} loss {loss:.4} lr {lr:.5} {images_per_sec:.1} img/s ETA {}",

@@ -73,7 +73,7 @@ pub fn summary_text(report: &EvalReport, title: &str) -> String {
         let _ = writeln!(s, "  calibration: ECE {} , mean predictive entropy {} bits/pixel", opt(c.ece), opt(c.mean_entropy_bits));
     }
     for (path, why) in report.skipped.iter().take(10) {
-        let _ = writeln!(s, "  skipped: {why} ({})", path.display());
+        let _ = writeln!(s, "  {}", skipped_line(path, why));
     }
     s
 }
@@ -118,4 +118,23 @@ pub fn write_all(dir: &Path, report: &EvalReport, images: &[ImageResult]) -> any
         crate::fsutil::write_atomic(&dir.join("sweep.csv"), csv.as_bytes())?;
     }
     Ok(())
+}
+
+/// "skipped: why (path)", without the path a second time when the reason already names it.
+pub fn skipped_line(path: &std::path::Path, why: &str) -> String {
+    let shown = path.display().to_string();
+    if why.contains(&shown) { format!("skipped: {why}") } else { format!("skipped: {why} ({shown})") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::skipped_line;
+    use std::path::Path;
+
+    #[test]
+    fn a_skipped_file_is_named_once() {
+        let p = Path::new("/d/images/a.png");
+        assert_eq!(skipped_line(p, "cannot decode image: /d/images/a.png"), "skipped: cannot decode image: /d/images/a.png");
+        assert_eq!(skipped_line(p, "mask missing"), "skipped: mask missing (/d/images/a.png)");
+    }
 }
