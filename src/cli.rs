@@ -191,13 +191,13 @@ pub struct EvalArgs {
     #[arg(long, requires = "split_set")]
     pub split: Option<PathBuf>,
     /// Which set of --split to evaluate.
-    #[arg(long, value_parser = ["train", "val", "test"])]
+    #[arg(long, value_parser = ["train", "val", "test"], requires = "split")]
     pub split_set: Option<String>,
     /// Output folder: summary.json, and per dataset a folder with report.json, per_image.csv and (for sweep) sweep.csv.
     #[arg(long)]
     pub out: PathBuf,
     /// Foreground where the probability is above this.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub threshold: f32,
     /// Per-image score when GT and prediction are both empty: exclude (default) or perfect.
     #[arg(long, default_value = "exclude", value_parser = ["exclude", "perfect"])]
@@ -229,13 +229,13 @@ pub struct CompareArgs {
     #[arg(long, requires = "split_set")]
     pub split: Option<PathBuf>,
     /// Which set of the split: train, val or test.
-    #[arg(long, value_parser = ["train", "val", "test"])]
+    #[arg(long, value_parser = ["train", "val", "test"], requires = "split")]
     pub split_set: Option<String>,
     /// Output folder: compare.json (everything) and compare.csv (one row per image).
     #[arg(long)]
     pub out: PathBuf,
     /// Foreground where the probability is above this (both models).
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub threshold: f32,
     /// Score of an image whose GT and prediction are both empty: exclude (left out) or perfect (1).
     #[arg(long, default_value = "exclude", value_parser = ["exclude", "perfect"])]
@@ -266,7 +266,7 @@ pub struct PredictArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Foreground where the probability is above this.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub threshold: f32,
     /// How to read NIfTI values, which the format does not label: ct = Hounsfield units
     /// (the model's CT window applies); mr or other = each slice scaled by its own range.
@@ -279,6 +279,12 @@ pub struct PredictArgs {
 
 fn parse_variant(s: &str) -> Result<Variant, String> {
     s.parse()
+}
+
+/// A probability threshold: strictly between 0 and 1 (0 or 1 would mark every or no pixel).
+fn parse_threshold(s: &str) -> Result<f32, String> {
+    let t: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if t > 0.0 && t < 1.0 { Ok(t) } else { Err(format!("{s} is not a probability threshold strictly between 0 and 1")) }
 }
 
 /// Runs a parsed command line.

@@ -58,3 +58,42 @@ fn a_run_that_cannot_start_leaves_no_folder_behind() {
     let out = seglens(&["train", "--data", demo, "--test-site", "XX", "--size", "32", "--epochs", "1", "--backend", "cpu", "--out", &out_arg]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("sites found: DU"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn options_that_would_mislead_are_refused() {
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo/ct-lungs");
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/models/cmunext-s-ct-lungs.safetensors");
+    let out = seglens(&["predict", "--model", model, "--data", demo, "--out", "/tmp/unused", "--threshold", "1.5"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a probability threshold strictly between 0 and 1"));
+    // --split-set alone would score every image while the user thinks it scored one set.
+    let out = seglens(&["eval", "--model", model, "--data", demo, "--out", "/tmp/unused", "--split-set", "test"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--split <SPLIT>"), "{}", String::from_utf8_lossy(&out.stderr));
+    // One dataset twice would count every image twice.
+    let out = seglens(&["eval", "--model", model, "--data", demo, "--data", &format!("{demo}/"), "--out", "/tmp/unused", "--backend", "cpu"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is given twice"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn predict_reads_dicom_and_fails_when_nothing_is_written() {
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/models/cmunext-s-ct-lungs.safetensors");
+    let dir = std::env::temp_dir().join(format!("seglens-cli-predict-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out_dir = dir.join("out").display().to_string();
+    let dcm = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/formats/CT_small.dcm");
+    let out = seglens(&["predict", "--model", model, "--data", dcm, "--out", &out_dir, "--backend", "cpu"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mask = image::open(dir.join("out/masks/CT_small.png")).expect("mask of the DICOM slice").to_luma8();
+    assert_eq!(mask.dimensions(), (128, 128), "the slice's own size");
+    assert!(matches!(image::open(dir.join("out/probabilities/CT_small.png")).expect("probabilities"), image::DynamicImage::ImageLuma16(_)));
+
+    std::fs::create_dir_all(dir.join("broken")).expect("dir");
+    std::fs::write(dir.join("broken/a.png"), b"not a png").expect("write");
+    let out = seglens(&["predict", "--model", model, "--data", &dir.join("broken").display().to_string(), "--out", &out_dir, "--backend", "cpu"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("a.png") && stderr.contains("nothing was predicted"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}

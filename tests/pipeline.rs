@@ -121,7 +121,7 @@ fn predict_on_a_nifti_volume_writes_volumes_on_its_grid() {
     let out = scratch("nifti");
     let run = seglens(&["predict", "--model", &model.display().to_string(), "--data", &input.display().to_string(), "--out", &out.display().to_string(), "--backend", "cpu", "--threshold", "0.3"]);
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("wrote 1 masks") && stderr.contains("scaled by each slice's own range"), "{stderr}");
+    assert!(stderr.contains("of 1 inputs") && stderr.contains("scaled by each slice's own range"), "{stderr}");
 
     let volume = read_nifti(&input).expect("input");
     let labels = read_nifti(&out.join("masks/brain1_image.nii.gz")).expect("label volume");
@@ -180,6 +180,18 @@ fn compare_pairs_two_models_image_by_image() {
     let mean = report["all"]["dice"]["difference"]["difference"]["mean"].as_f64().expect("mean difference");
     assert!((mean - diffs.iter().sum::<f64>() / 6.0).abs() < 1e-5, "{mean}");
     assert_eq!(report["all"]["n_paired"], 6);
+    assert!(report["all"]["dice_per_patient"].is_null(), "finding-lungs-ct names carry no patient");
+
+    // TCGA names carry the patient: the per-patient comparison exists, one pair per patient.
+    let (lgg, mri) = (Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/cmunext-s-mri-lgg.safetensors").display().to_string(), scratch("compare-mri"));
+    seglens(&["compare", "--model-a", &lgg, "--model-b", &mix, "--data", &demo("mri-lgg"), "--out", &mri.display().to_string(), "--backend", "cpu"]);
+    let report = json(&mri.join("compare.json"));
+    let csv = std::fs::read_to_string(mri.join("compare.csv")).expect("compare csv");
+    let patients: std::collections::BTreeSet<&str> = csv.lines().skip(1).map(|l| l.split(',').nth(2).expect("group")).collect();
+    assert!(!patients.contains(""), "every TCGA slice has its patient: {patients:?}");
+    let per_patient = &report["all"]["dice_per_patient"]["difference"]["difference"];
+    assert_eq!(per_patient["n"].as_u64().expect("n") + per_patient["n_excluded"].as_u64().expect("excluded"), patients.len() as u64);
+    let _ = std::fs::remove_dir_all(mri);
     let _ = std::fs::remove_dir_all(out);
     let _ = std::fs::remove_dir_all(eval);
 }

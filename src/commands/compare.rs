@@ -7,7 +7,7 @@ use anyhow::Context as _;
 
 use super::eval::select_samples;
 use super::progress::{Progress, bar};
-use super::{open_datasets, set_threads, skipped_line, write_json};
+use super::{open_datasets, prepare_out_dir, set_threads, skipped_line, write_json};
 use crate::backend;
 use crate::cli::CompareArgs;
 use crate::data::split::{SampleRef, Split};
@@ -26,6 +26,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     for (label, p, path) in [("A", &a, &args.model_a), ("B", &b, &args.model_b)] {
         eprintln!("model {label}: {} at {}², {}", p.loaded.meta.architecture_name(), p.input_size(), path.display());
     }
+    prepare_out_dir(&args.out)?;
     let datasets = open_datasets(&args.data)?;
     let split = args.split.as_ref().map(|p| Split::load(p).with_context(|| format!("cannot read the split {}", p.display()))).transpose()?;
     let options = EvalOptions {
@@ -35,7 +36,9 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         batch: 4,
         sweep: false,
     };
+    println!("A = {}\nB = {}\n(differences are A − B; intervals are 95% paired-bootstrap; n counts images both models score, both-empty images excluded unless --empty perfect)", args.model_a.display(), args.model_b.display());
     let (mut all_a, mut all_b) = (Vec::new(), Vec::new());
+    let mut skipped: Vec<serde_json::Value> = Vec::new();
     let mut per_dataset = serde_json::Map::new();
     for ds in &datasets {
         let samples = select_samples(ds, split.as_ref(), args.split_set.as_deref());
@@ -43,8 +46,8 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
             eprintln!("{}: nothing to compare", ds.name);
             continue;
         }
-        let ra = score(&a, "A", &ds.name, &samples, &options)?;
-        let rb = score(&b, "B", &ds.name, &samples, &options)?;
+        let ra = score(&a, "A", &ds.name, &samples, &options, &mut skipped)?;
+        let rb = score(&b, "B", &ds.name, &samples, &options, &mut skipped)?;
         let comparison = compare_models(&ra, &rb, &options.bootstrap).map_err(|e| anyhow::anyhow!("{}: {e}", ds.name))?;
         print!("{}", summary_text(&comparison, &ds.name));
         per_dataset.insert(ds.name.clone(), serde_json::to_value(&comparison)?);
@@ -56,10 +59,19 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     if datasets.len() > 1 {
         print!("{}", summary_text(&all, "all datasets"));
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     write_json(
         &args.out.join("compare.json"),
-        &serde_json::json!({ "model_a": args.model_a, "model_b": args.model_b, "options": options, "all": all, "datasets": per_dataset }),
+        &serde_json::json!({
+            "model_a": args.model_a,
+            "model_b": args.model_b,
+            "data": datasets.iter().map(|d| &d.root).collect::<Vec<_>>(),
+            "split": args.split,
+            "split_set": args.split_set,
+            "options": options,
+            "skipped": skipped,
+            "all": all,
+            "datasets": per_dataset,
+        }),
     )?;
     let csv = args.out.join("compare.csv");
     crate::fsutil::write_atomic(&csv, per_image_csv(&all).as_bytes()).with_context(|| format!("cannot write {}", csv.display()))?;
@@ -67,7 +79,8 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn score(predictor: &Predictor, label: &str, name: &str, samples: &[SampleRef], options: &EvalOptions) -> anyhow::Result<Vec<ImageResult>> {
+/// One model's per-image results; the files it could not use are added to `skipped`.
+fn score(predictor: &Predictor, label: &str, name: &str, samples: &[SampleRef], options: &EvalOptions, skipped: &mut Vec<serde_json::Value>) -> anyhow::Result<Vec<ImageResult>> {
     let mut progress = Progress::default();
     let (report, images) = evaluate(predictor, samples, options, &mut |done, total| {
         progress.update(&format!("{name} model {label} {} {done}/{total}", bar(done, total, 20)));
@@ -75,6 +88,7 @@ fn score(predictor: &Predictor, label: &str, name: &str, samples: &[SampleRef], 
     progress.line("");
     for (path, why) in &report.skipped {
         eprintln!("  model {label} {}", skipped_line(path, why));
+        skipped.push(serde_json::json!({ "model": label, "dataset": name, "file": path, "why": why }));
     }
     Ok(images)
 }

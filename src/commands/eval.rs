@@ -4,10 +4,11 @@
 use anyhow::Context as _;
 
 use super::progress::{Progress, bar};
-use super::{open_datasets, set_threads, write_json};
+use super::{open_datasets, prepare_out_dir, set_threads, write_json};
 use crate::backend;
 use crate::cli::EvalArgs;
 use crate::data::dataset::Dataset;
+use crate::data::grouping::{GroupKeyer, Grouping};
 use crate::data::split::{SampleRef, Split};
 use crate::eval::{EvalOptions, evaluate, report};
 use crate::infer::Predictor;
@@ -20,6 +21,7 @@ pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
     eprintln!("device: {}", compute.reason);
     let predictor = Predictor::open(&args.model, args.variant, compute).with_context(|| format!("cannot open the model {}", args.model.display()))?;
     eprintln!("model: {} at {}², {:?}", predictor.loaded.meta.architecture_name(), predictor.input_size(), predictor.loaded.origin);
+    prepare_out_dir(&args.out)?;
     let datasets = open_datasets(&args.data)?;
     let split = args.split.as_ref().map(|p| Split::load(p).with_context(|| format!("cannot read the split {}", p.display()))).transpose()?;
     let options = EvalOptions {
@@ -56,17 +58,43 @@ pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A dataset's samples, or only those in one set (train, val, test) of a saved split.
+/// A dataset's samples, or only those in one set (train, val, test) of a saved split, with
+/// their patient: the split's, or the default patient patterns' (so per-patient scores exist).
 pub(super) fn select_samples(ds: &Dataset, split: Option<&Split>, set: Option<&str>) -> Vec<SampleRef> {
-    let mut samples = ds.samples();
+    let keyer = GroupKeyer::new(&Grouping::Default).ok();
+    let mut samples: Vec<SampleRef> = ds
+        .samples()
+        .into_iter()
+        .map(|mut s| {
+            s.group = keyer.as_ref().and_then(|k| k.key(&s.id));
+            s
+        })
+        .collect();
     if let (Some(split), Some(set)) = (split, set) {
         let keep: Vec<&SampleRef> = match set {
             "train" => split.train.iter().collect(),
             "val" => split.val.iter().collect(),
             _ => split.test.iter().collect(),
         };
-        samples.retain(|s| keep.iter().any(|k| k.dataset == s.dataset && k.id == s.id));
+        samples = samples
+            .into_iter()
+            .filter_map(|mut s| {
+                let entry = keep.iter().find(|k| k.dataset == s.dataset && k.id == s.id)?;
+                s.group = entry.group.clone();
+                Some(s)
+            })
+            .collect();
         eprintln!("{}: {} samples in the {set} set of the split", ds.name, samples.len());
+        if samples.is_empty() {
+            let names: std::collections::BTreeSet<&str> = split.sets().iter().flat_map(|(_, items)| items.iter().map(|s| s.dataset.as_str())).collect();
+            if !names.contains(ds.name.as_str()) {
+                eprintln!(
+                    "  the split names its datasets by folder name ({}); this folder is named {:?}",
+                    names.into_iter().collect::<Vec<_>>().join(", "),
+                    ds.name
+                );
+            }
+        }
     }
     samples
 }

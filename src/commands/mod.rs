@@ -38,6 +38,12 @@ pub(crate) fn report_pairing(ds: &Dataset) {
     }
 }
 
+/// Makes the output folder before any work, so a bad --out fails at once.
+pub fn prepare_out_dir(out: &std::path::Path) -> anyhow::Result<()> {
+    anyhow::ensure!(!out.exists() || out.is_dir(), "--out {} is a file, not a folder", out.display());
+    std::fs::create_dir_all(out).map_err(|e| anyhow::anyhow!("cannot create the output folder {}: {e}", out.display()))
+}
+
 /// Configures the global thread pool (decoding and the CPU backend): `threads`, or all
 /// cores but one so the machine stays usable.
 pub fn set_threads(threads: Option<usize>) {

@@ -1,7 +1,7 @@
 //! `seglens predict`: masks (0/255 PNG) and probability maps (16-bit PNG, p·65535) at
 //! each image's native size; for a NIfTI volume, a label volume (uint8 0/1) and a
-//! probability volume (float32) with the input's header. Never JPEG: a lossy mask is a
-//! wrong mask.
+//! probability volume (float32) with the input's header; a DICOM slice is read as its
+//! values (HU for CT) and gives PNGs. Never JPEG: a lossy mask is a wrong mask.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +12,7 @@ use super::set_threads;
 use crate::backend;
 use crate::cli::PredictArgs;
 use crate::data::augment::Augmentation;
+use crate::data::dicom::read_dicom;
 use crate::data::image_io::decode_image;
 use crate::data::nifti::{WrittenIntent, read_nifti, write_like};
 use crate::data::pairing::pair_dataset;
@@ -43,9 +44,25 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     }
     let modality = args.nifti_modality.as_deref().map(Modality::from_code);
     let mut progress = Progress::default();
+    if modality.is_none() && inputs.iter().any(|p| is_nifti(p)) && predictor.loaded.meta.input.modality.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("ct")) {
+        progress.line("note: a CT model on NIfTI input: pass --nifti-modality ct if the volumes hold Hounsfield units");
+    }
     let (mut written, mut failed) = (0, 0);
+    let mut names_written: std::collections::BTreeMap<String, PathBuf> = std::collections::BTreeMap::new();
     for (i, path) in inputs.iter().enumerate() {
-        let result = if is_nifti(path) { predict_nifti(&predictor, path, modality.clone(), &outputs, &mut progress) } else { predict_image(&predictor, path, &outputs) };
+        let out_name = output_name(path);
+        let result = if let Some(first) = names_written.get(&out_name) {
+            Err(anyhow::anyhow!("{}: its outputs would replace those of {} (both are named {out_name})", path.display(), first.display()))
+        } else if is_nifti(path) {
+            predict_nifti(&predictor, path, modality.clone(), &outputs, &mut progress)
+        } else if is_dicom(path) {
+            predict_dicom(&predictor, path, &outputs)
+        } else {
+            predict_image(&predictor, path, &outputs)
+        };
+        if result.is_ok() {
+            names_written.insert(out_name, path.clone());
+        }
         match result {
             Ok(()) => written += 1,
             Err(e) => {
@@ -55,23 +72,42 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         }
         progress.update(&format!("{} {}/{}", bar(i + 1, inputs.len(), 20), i + 1, inputs.len()));
     }
-    progress.line(&format!("wrote {written} masks and probability maps to {} ({failed} skipped)", args.out.display()));
+    progress.line(&format!("wrote masks and probabilities of {written} inputs to {} ({failed} skipped)", args.out.display()));
+    anyhow::ensure!(written > 0, "nothing was predicted: every input was skipped");
     Ok(())
+}
+
+/// The file name an input's outputs get (images and DICOM: `<stem>.png`; volumes keep their name).
+fn output_name(path: &Path) -> String {
+    if is_nifti(path) {
+        return file_name(path);
+    }
+    format!("{}.png", path.file_stem().map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned()))
 }
 
 fn predict_image(predictor: &Predictor, path: &Path, out: &Outputs) -> anyhow::Result<()> {
     let raw = decode_image(path)?;
-    let input = prepare(SourcePixels::Image { image: &raw, path }, None, &predictor.loaded.meta.input, &PrepareOptions::default(), Augmentation::NONE)?;
+    predict_plane(predictor, SourcePixels::Image { image: &raw, path }, (raw.width, raw.height), path, out)
+}
+
+/// A single DICOM slice: its values (HU for CT) windowed as the model expects, PNG outputs.
+fn predict_dicom(predictor: &Predictor, path: &Path, out: &Outputs) -> anyhow::Result<()> {
+    let slice = read_dicom(path)?.to_scalar();
+    predict_plane(predictor, SourcePixels::Scalar(&slice), (slice.width, slice.height), path, out)
+}
+
+/// One 2D input → a 0/255 mask and a 16-bit probability PNG at its own size.
+fn predict_plane(predictor: &Predictor, source: SourcePixels<'_>, (w, h): (u32, u32), path: &Path, out: &Outputs) -> anyhow::Result<()> {
+    let input = prepare(source, None, &predictor.loaded.meta.input, &PrepareOptions::default(), Augmentation::NONE)?;
     let logits = predictor.logits(&[input.image.as_slice()])?;
     let size = input.size;
-    let (w, h) = (raw.width, raw.height);
     let probs = resize_bilinear(&sigmoid(&logits[0]), (size, size), (w as usize, h as usize)).map_err(anyhow::Error::msg)?;
-    let stem = path.file_stem().map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned());
+    let name = output_name(path);
     let mask: Vec<u8> = probs.iter().map(|&p| if p > out.threshold { 255 } else { 0 }).collect();
     let prob16: Vec<u16> = probs.iter().map(|&p| (p.clamp(0.0, 1.0) * 65535.0).round() as u16).collect();
-    write_png(&out.masks.join(format!("{stem}.png")), image::DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, mask).context("mask buffer")?))?;
+    write_png(&out.masks.join(&name), image::DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, mask).context("mask buffer")?))?;
     let prob_img = image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::from_raw(w, h, prob16).context("probability buffer")?;
-    write_png(&out.probabilities.join(format!("{stem}.png")), image::DynamicImage::ImageLuma16(prob_img))
+    write_png(&out.probabilities.join(&name), image::DynamicImage::ImageLuma16(prob_img))
 }
 
 /// A volume: every K slice predicted, written as two volumes on the input's grid.
@@ -108,6 +144,16 @@ fn is_nifti(path: &Path) -> bool {
     name.ends_with(".nii") || name.ends_with(".nii.gz")
 }
 
+/// `.dcm`, or the DICOM preamble's "DICM" at byte 128 (files often have no extension).
+fn is_dicom(path: &Path) -> bool {
+    use std::io::Read as _;
+    if file_name(path).to_ascii_lowercase().ends_with(".dcm") {
+        return true;
+    }
+    let mut head = [0u8; 132];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head[128..132] == b"DICM"
+}
+
 /// Images and NIfTI volumes of a dataset folder (paired or not), of a plain folder, or one file.
 fn list_inputs(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if path.is_file() {
@@ -123,7 +169,7 @@ fn list_inputs(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
         .with_context(|| format!("cannot list {}", path.display()))?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| is_nifti(p) || p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())))
+        .filter(|p| is_nifti(p) || is_dicom(p) || p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())))
         .collect();
     inputs.sort();
     Ok(inputs)

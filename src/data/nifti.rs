@@ -81,7 +81,8 @@ pub fn read_nifti(path: &Path) -> Result<Volume, DataError> {
     if len == 0 {
         return Err(DataError::EmptyFile { path: path.to_path_buf() });
     }
-    let object = ReaderOptions::new().read_file(path).map_err(|e| err(e.to_string()))?;
+    check_compression(path).map_err(err)?;
+    let object = ReaderOptions::new().read_file(path).map_err(|e| err(describe(e)))?;
     let header = object.header().clone();
     let volume = object.into_volume();
     let dim = volume.dim().to_vec();
@@ -114,6 +115,36 @@ pub fn read_nifti(path: &Path) -> Result<Volume, DataError> {
         affine_source,
         timepoints,
     })
+}
+
+/// The reader picks gzip by the name alone; say so plainly when name and content disagree.
+fn check_compression(path: &Path) -> Result<(), String> {
+    use std::io::Read as _;
+    let mut magic = [0u8; 2];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic));
+    if read.is_err() {
+        return Ok(()); // Too short or unreadable: the reader says which.
+    }
+    let gz_content = magic == [0x1f, 0x8b];
+    let gz_name = path.to_string_lossy().to_ascii_lowercase().ends_with(".gz");
+    match (gz_name, gz_content) {
+        (true, false) => Err("named .gz but not gzip-compressed; rename it to .nii".into()),
+        (false, true) => Err("gzip-compressed but not named .gz; rename it to .nii.gz".into()),
+        _ => Ok(()),
+    }
+}
+
+/// The reader's errors in words a user can act on.
+fn describe(e: nifti::NiftiError) -> String {
+    use nifti::NiftiError as E;
+    match e {
+        E::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => format!("the file ends early, truncated or damaged ({io})"),
+        E::Io(io) => io.to_string(),
+        E::InvalidFormat => "not a NIfTI-1 file (no n+1 / ni1 magic; NIfTI-2 files are not read)".into(),
+        E::InconsistentDim(..) => "the header's dim field is invalid (a dimension of size 0, or more than 7 dimensions)".into(),
+        E::IncompatibleLength(got, expected) => format!("the data holds {got} bytes but the header's dimensions need {expected}; the file is truncated or its header is wrong"),
+        other => other.to_string(),
+    }
 }
 
 /// The first `count` samples of `raw` as f32.
@@ -282,7 +313,7 @@ where
     if values.len() != dims.iter().product::<usize>() {
         return Err(err(format!("{} values for a {}×{}×{} volume", values.len(), dims[0], dims[1], dims[2])));
     }
-    let mut header = NiftiHeader::from_file(reference).map_err(|e| DataError::Nifti { message: e.to_string(), path: reference.to_path_buf() })?;
+    let mut header = NiftiHeader::from_file(reference).map_err(|e| DataError::Nifti { message: describe(e), path: reference.to_path_buf() })?;
     header.intent_code = match intent {
         WrittenIntent::Label => 1002,
         WrittenIntent::Probability => 0,
@@ -296,8 +327,10 @@ where
     // i fastest is Fortran order; the writer transposes back to it.
     let array = ndarray::Array3::from_shape_vec(ndarray::ShapeBuilder::f((dims[0], dims[1], dims[2])), values.to_vec()).map_err(|e| err(e.to_string()))?;
     let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let gz = name.ends_with(".gz");
-    let stem = name.trim_end_matches(".gz").trim_end_matches(".nii");
+    let lower = name.to_ascii_lowercase();
+    let gz = lower.ends_with(".gz");
+    let stem_len = lower.trim_end_matches(".gz").trim_end_matches(".nii").len();
+    let stem = &name[..stem_len];
     let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     // No dot inside the temporary stem: the writer re-derives its extension from the
     // last dot of the name it is given.
@@ -306,10 +339,10 @@ where
         .reference_header(&header)
         .compress(gz)
         .write_nifti(&array)
-        .map_err(|e| err(e.to_string()))
+        .map_err(|e| err(describe(e)))
         .and_then(|()| {
-            std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| DataError::io(&tmp, e))?;
-            std::fs::rename(&tmp, out).map_err(|e| DataError::io(out, e))
+            std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| err(format!("cannot sync {}: {e}", tmp.display())))?;
+            std::fs::rename(&tmp, out).map_err(|e| err(format!("cannot move the finished file into place: {e}")))
         });
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -128,14 +128,27 @@ impl PlannedRun {
 }
 
 /// Opens dataset folders (made absolute, so run folders stay valid from anywhere).
+/// Refuses the same folder twice, and two folders of one name: splits and reports tell
+/// datasets apart by folder name.
 pub fn open_datasets(paths: &[PathBuf]) -> anyhow::Result<Vec<Dataset>> {
-    paths
-        .iter()
-        .map(|p| {
-            let abs = std::fs::canonicalize(p).with_context(|| format!("cannot open dataset {}", p.display()))?;
-            open_dataset(&abs).with_context(|| format!("cannot open dataset {}", p.display()))
-        })
-        .collect()
+    let mut datasets: Vec<Dataset> = Vec::with_capacity(paths.len());
+    for p in paths {
+        let abs = std::fs::canonicalize(p).with_context(|| format!("cannot open dataset {}", p.display()))?;
+        let ds = open_dataset(&abs).with_context(|| format!("cannot open dataset {}", p.display()))?;
+        if let Some(other) = datasets.iter().find(|d| d.name == ds.name) {
+            if other.root == ds.root {
+                anyhow::bail!("the dataset {} is given twice", abs.display());
+            }
+            anyhow::bail!(
+                "two datasets are named {:?} ({} and {}): splits and reports tell datasets apart by folder name, so rename one",
+                ds.name,
+                other.root.display(),
+                ds.root.display()
+            );
+        }
+        datasets.push(ds);
+    }
+    Ok(datasets)
 }
 
 /// Opens the datasets, makes (or loads) the split and builds the configuration. Writes nothing.

@@ -186,6 +186,12 @@ fn nifti_written_like_its_input_keeps_grid_and_values() {
     nifti::write_like(&input, &label_path, v.dims, &labels, nifti::WrittenIntent::Label, "labels p>0.5").unwrap();
     let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+    // Name and content that disagree on compression are named as such.
+    let renamed = dir.path().join("plain.nii");
+    std::fs::copy(&prob_path, &renamed).unwrap();
+    let err = nifti::read_nifti(&renamed).unwrap_err();
+    assert!(err.to_string().contains("gzip-compressed but not named .gz"), "{err}");
+    std::fs::remove_file(&renamed).unwrap();
 
     let p = nifti::read_nifti(&prob_path).unwrap();
     assert_eq!((p.dims, p.spacing_mm, p.affine, p.affine_source), (v.dims, v.spacing_mm, v.affine, AffineSource::Sform));
@@ -202,6 +208,11 @@ fn nifti_written_like_its_input_keeps_grid_and_values() {
     let original = ::nifti::NiftiHeader::from_file(&input).unwrap();
     assert_eq!((header.qform_code, header.quatern_b, header.quatern_c, header.quatern_d), (original.qform_code, original.quatern_b, original.quatern_c, original.quatern_d));
     assert_eq!((header.scl_slope, header.scl_inter), (1.0, 0.0));
+
+    // Upper-case names are compressed too (the reader and other tools go by the name).
+    let upper = dir.path().join("UPPER.NII.GZ");
+    nifti::write_like(&input, &upper, v.dims, &labels, nifti::WrittenIntent::Label, "").unwrap();
+    assert_eq!(&std::fs::read(&upper).unwrap()[..2], &[0x1f, 0x8b]);
 
     let err = nifti::write_like(&input, &dir.path().join("short.nii"), v.dims, &labels[..10], nifti::WrittenIntent::Label, "").unwrap_err();
     assert_eq!(err.to_string(), format!("cannot write NIfTI (10 values for a 256×256×25 volume): {}", dir.path().join("short.nii").display()));
