@@ -45,18 +45,30 @@ fn info_on_a_missing_file_names_it() {
 
 #[test]
 fn a_run_that_cannot_start_leaves_no_folder_behind() {
-    // Every bundled MRI demo slice comes from site DU: holding DU out leaves nothing to train on.
+    // A copy of the MRI demo's site-DU slices: holding DU out leaves nothing to train on.
     let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo/mri-lgg");
-    let out_dir = std::env::temp_dir().join(format!("seglens-cli-empty-run-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out_dir);
+    let scratch = std::env::temp_dir().join(format!("seglens-cli-du-only-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let du_only = scratch.join("lgg-du");
+    for sub in ["images", "masks"] {
+        std::fs::create_dir_all(du_only.join(sub)).expect("dir");
+        for entry in std::fs::read_dir(format!("{demo}/{sub}")).expect("demo").map(|e| e.expect("entry")) {
+            if entry.file_name().to_string_lossy().starts_with("TCGA_DU_") {
+                std::fs::copy(entry.path(), du_only.join(sub).join(entry.file_name())).expect("copy");
+            }
+        }
+    }
+    let du_arg = du_only.display().to_string();
+    let out_dir = scratch.join("run");
     let out_arg = out_dir.display().to_string();
-    let out = seglens(&["train", "--data", demo, "--test-site", "DU", "--size", "32", "--epochs", "1", "--backend", "cpu", "--threads", "1", "--out", &out_arg]);
+    let out = seglens(&["train", "--data", &du_arg, "--test-site", "DU", "--size", "32", "--epochs", "1", "--backend", "cpu", "--threads", "1", "--out", &out_arg]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("the training split is empty") && stderr.contains("held-out site"), "{stderr}");
     assert!(!out_dir.exists(), "no half-made run folder");
     let out = seglens(&["train", "--data", demo, "--test-site", "XX", "--size", "32", "--epochs", "1", "--backend", "cpu", "--out", &out_arg]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("sites found: DU"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sites found: DU, HT"), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_dir_all(scratch);
 }
 
 #[test]
