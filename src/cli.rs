@@ -175,6 +175,32 @@ pub struct TrainArgs {
     pub save_every: usize,
 }
 
+/// The options shared by everything that scores a model on datasets (eval, sweep, compare).
+#[derive(Debug, clap::Args)]
+pub struct ScoringArgs {
+    /// Dataset folder (repeatable); each dataset is reported on its own and all together.
+    #[arg(long = "data", required = true)]
+    pub data: Vec<PathBuf>,
+    /// A saved split (split.json); with --split-set, only that set's images are scored.
+    #[arg(long, requires = "split_set")]
+    pub split: Option<PathBuf>,
+    /// Which set of --split to score: train, val or test.
+    #[arg(long, value_parser = ["train", "val", "test"], requires = "split")]
+    pub split_set: Option<String>,
+    /// Foreground where the probability is above this.
+    #[arg(long, default_value_t = 0.5, value_parser = parse_threshold, allow_negative_numbers = true)]
+    pub threshold: f32,
+    /// Per-image score when GT and prediction are both empty: exclude (default; left out) or perfect (1).
+    #[arg(long, default_value = "exclude", value_parser = ["exclude", "perfect"])]
+    pub empty: String,
+    /// Compute device.
+    #[arg(long, value_enum, default_value_t = BackendRequest::Auto)]
+    pub backend: BackendRequest,
+    /// Seed of the bootstrap intervals.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
 /// Options of `seglens eval` and `seglens sweep`.
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
@@ -184,30 +210,11 @@ pub struct EvalArgs {
     /// Architecture of plain PyTorch weights.
     #[arg(long, value_parser = parse_variant)]
     pub variant: Option<Variant>,
-    /// Dataset folders (several are evaluated together and reported per dataset).
-    #[arg(long = "data", required = true)]
-    pub data: Vec<PathBuf>,
-    /// Evaluate only one set of a saved split (split.json): train, val or test.
-    #[arg(long, requires = "split_set")]
-    pub split: Option<PathBuf>,
-    /// Which set of --split to evaluate.
-    #[arg(long, value_parser = ["train", "val", "test"], requires = "split")]
-    pub split_set: Option<String>,
     /// Output folder: summary.json, and per dataset a folder with report.json, per_image.csv and (for sweep) sweep.csv.
     #[arg(long)]
     pub out: PathBuf,
-    /// Foreground where the probability is above this.
-    #[arg(long, default_value_t = 0.5, value_parser = parse_threshold, allow_negative_numbers = true)]
-    pub threshold: f32,
-    /// Per-image score when GT and prediction are both empty: exclude (default) or perfect.
-    #[arg(long, default_value = "exclude", value_parser = ["exclude", "perfect"])]
-    pub empty: String,
-    /// Compute device.
-    #[arg(long, value_enum, default_value_t = BackendRequest::Auto)]
-    pub backend: BackendRequest,
-    /// Seed of the bootstrap intervals.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub scoring: ScoringArgs,
 }
 
 /// Options of `seglens compare`.
@@ -222,30 +229,11 @@ pub struct CompareArgs {
     /// Architecture of plain PyTorch weights (both models).
     #[arg(long, value_parser = parse_variant)]
     pub variant: Option<Variant>,
-    /// Dataset folder (repeatable); each dataset is compared on its own and all together.
-    #[arg(long = "data", required = true)]
-    pub data: Vec<PathBuf>,
-    /// A saved split (split.json); with --split-set, only that set's images are compared.
-    #[arg(long, requires = "split_set")]
-    pub split: Option<PathBuf>,
-    /// Which set of the split: train, val or test.
-    #[arg(long, value_parser = ["train", "val", "test"], requires = "split")]
-    pub split_set: Option<String>,
     /// Output folder: compare.json (everything) and compare.csv (one row per image).
     #[arg(long)]
     pub out: PathBuf,
-    /// Foreground where the probability is above this (both models).
-    #[arg(long, default_value_t = 0.5, value_parser = parse_threshold, allow_negative_numbers = true)]
-    pub threshold: f32,
-    /// Score of an image whose GT and prediction are both empty: exclude (left out) or perfect (1).
-    #[arg(long, default_value = "exclude", value_parser = ["exclude", "perfect"])]
-    pub empty: String,
-    /// Compute device.
-    #[arg(long, value_enum, default_value_t = BackendRequest::Auto)]
-    pub backend: BackendRequest,
-    /// Seed of the bootstrap resampling.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub scoring: ScoringArgs,
 }
 
 /// Options of `seglens predict`.

@@ -5,21 +5,20 @@ use std::fmt::Write as _;
 
 use anyhow::Context as _;
 
-use super::eval::select_samples;
+use super::eval::{eval_options, load_split, select_samples};
 use super::progress::{Progress, bar};
 use super::{open_datasets, prepare_out_dir, set_threads, skipped_line, write_json};
 use crate::backend;
 use crate::cli::CompareArgs;
-use crate::data::split::{SampleRef, Split};
+use crate::data::split::SampleRef;
 use crate::eval::compare::{ModelComparison, compare_models, summary_text};
 use crate::eval::{EvalOptions, ImageResult, evaluate};
 use crate::infer::Predictor;
-use crate::metrics::{BootstrapConfig, EmptyPolicy};
 
 /// Runs `seglens compare`.
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     set_threads(None);
-    let compute = backend::select(args.backend).map_err(anyhow::Error::msg)?;
+    let compute = backend::select(args.scoring.backend).map_err(anyhow::Error::msg)?;
     eprintln!("device: {}", compute.reason);
     let open = |path: &std::path::Path| Predictor::open(path, args.variant, compute.clone()).with_context(|| format!("cannot open the model {}", path.display()));
     let (a, b) = (open(&args.model_a)?, open(&args.model_b)?);
@@ -27,21 +26,15 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         eprintln!("model {label}: {} at {}², {}", p.loaded.meta.architecture_name(), p.input_size(), path.display());
     }
     prepare_out_dir(&args.out)?;
-    let datasets = open_datasets(&args.data)?;
-    let split = args.split.as_ref().map(|p| Split::load(p).with_context(|| format!("cannot read the split {}", p.display()))).transpose()?;
-    let options = EvalOptions {
-        threshold: args.threshold,
-        policy: if args.empty == "perfect" { EmptyPolicy::PerfectScore } else { EmptyPolicy::Exclude },
-        bootstrap: BootstrapConfig::with_seed(args.seed),
-        batch: 4,
-        sweep: false,
-    };
+    let datasets = open_datasets(&args.scoring.data)?;
+    let split = load_split(&args.scoring)?;
+    let options = eval_options(&args.scoring, false);
     println!("A = {}\nB = {}\n(differences are A − B; intervals are 95% paired-bootstrap; n counts images both models score, both-empty images excluded unless --empty perfect)", args.model_a.display(), args.model_b.display());
     let (mut all_a, mut all_b) = (Vec::new(), Vec::new());
     let mut skipped: Vec<serde_json::Value> = Vec::new();
     let mut per_dataset = serde_json::Map::new();
     for ds in &datasets {
-        let samples = select_samples(ds, split.as_ref(), args.split_set.as_deref());
+        let samples = select_samples(ds, split.as_ref(), args.scoring.split_set.as_deref());
         if samples.is_empty() {
             eprintln!("{}: nothing to compare", ds.name);
             continue;
@@ -65,8 +58,8 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
             "model_a": args.model_a,
             "model_b": args.model_b,
             "data": datasets.iter().map(|d| &d.root).collect::<Vec<_>>(),
-            "split": args.split,
-            "split_set": args.split_set,
+            "split": args.scoring.split,
+            "split_set": args.scoring.split_set,
             "options": options,
             "skipped": skipped,
             "all": all,

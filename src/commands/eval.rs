@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use super::progress::{Progress, bar};
 use super::{open_datasets, prepare_out_dir, set_threads, write_json};
 use crate::backend;
-use crate::cli::EvalArgs;
+use crate::cli::{EvalArgs, ScoringArgs};
 use crate::data::dataset::Dataset;
 use crate::data::grouping::{GroupKeyer, Grouping};
 use crate::data::split::{SampleRef, Split};
@@ -17,23 +17,17 @@ use crate::metrics::{BootstrapConfig, EmptyPolicy};
 /// Runs `seglens eval` (or `sweep` when `sweep_only`).
 pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
     set_threads(None);
-    let compute = backend::select(args.backend).map_err(anyhow::Error::msg)?;
+    let compute = backend::select(args.scoring.backend).map_err(anyhow::Error::msg)?;
     eprintln!("device: {}", compute.reason);
     let predictor = Predictor::open(&args.model, args.variant, compute).with_context(|| format!("cannot open the model {}", args.model.display()))?;
     eprintln!("model: {} at {}², {:?}", predictor.loaded.meta.architecture_name(), predictor.input_size(), predictor.loaded.origin);
     prepare_out_dir(&args.out)?;
-    let datasets = open_datasets(&args.data)?;
-    let split = args.split.as_ref().map(|p| Split::load(p).with_context(|| format!("cannot read the split {}", p.display()))).transpose()?;
-    let options = EvalOptions {
-        threshold: args.threshold,
-        policy: if args.empty == "perfect" { EmptyPolicy::PerfectScore } else { EmptyPolicy::Exclude },
-        bootstrap: BootstrapConfig::with_seed(args.seed),
-        batch: 4,
-        sweep: true,
-    };
+    let datasets = open_datasets(&args.scoring.data)?;
+    let split = load_split(&args.scoring)?;
+    let options = eval_options(&args.scoring, true);
     let mut all = serde_json::Map::new();
     for ds in &datasets {
-        let samples = select_samples(ds, split.as_ref(), args.split_set.as_deref());
+        let samples = select_samples(ds, split.as_ref(), args.scoring.split_set.as_deref());
         if samples.is_empty() {
             eprintln!("{}: nothing to evaluate", ds.name);
             continue;
@@ -56,6 +50,22 @@ pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
     write_json(&args.out.join("summary.json"), &serde_json::json!({ "model": args.model, "datasets": all }))?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
+}
+
+/// The evaluation settings the scoring options ask for.
+pub(super) fn eval_options(scoring: &ScoringArgs, sweep: bool) -> EvalOptions {
+    EvalOptions {
+        threshold: scoring.threshold,
+        policy: if scoring.empty == "perfect" { EmptyPolicy::PerfectScore } else { EmptyPolicy::Exclude },
+        bootstrap: BootstrapConfig::with_seed(scoring.seed),
+        batch: 4,
+        sweep,
+    }
+}
+
+/// The split given with --split, read and checked.
+pub(super) fn load_split(scoring: &ScoringArgs) -> anyhow::Result<Option<Split>> {
+    scoring.split.as_ref().map(|p| Split::load(p).with_context(|| format!("cannot read the split {}", p.display()))).transpose()
 }
 
 /// A dataset's samples, or only those in one set (train, val, test) of a saved split, with
