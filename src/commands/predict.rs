@@ -37,28 +37,24 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     let compute = backend::select(args.backend).map_err(anyhow::Error::msg)?;
     let predictor = Predictor::open(&args.model, args.variant, compute).with_context(|| format!("cannot open the model {}", args.model.display()))?;
     let inputs = list_inputs(&args.data)?;
-    anyhow::ensure!(!inputs.is_empty(), "no images or NIfTI volumes found in {}", args.data.display());
+    anyhow::ensure!(!inputs.is_empty(), "no images, DICOM slices or NIfTI volumes found in {}", args.data.display());
     let outputs = Outputs { masks: args.out.join("masks"), probabilities: args.out.join("probabilities"), threshold: args.threshold };
     for d in [&outputs.masks, &outputs.probabilities] {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
     let modality = args.nifti_modality.as_deref().map(Modality::from_code);
     let mut progress = Progress::default();
-    if modality.is_none() && inputs.iter().any(|p| is_nifti(p)) && predictor.loaded.meta.input.modality.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("ct")) {
+    let ct_model = predictor.loaded.meta.input.modality.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("ct"));
+    if modality.is_none() && ct_model && inputs.iter().any(|p| is_nifti(p)) {
         progress.line("note: a CT model on NIfTI input: pass --nifti-modality ct if the volumes hold Hounsfield units");
     }
     let (mut written, mut failed) = (0, 0);
     let mut names_written: std::collections::BTreeMap<String, PathBuf> = std::collections::BTreeMap::new();
     for (i, path) in inputs.iter().enumerate() {
         let out_name = output_name(path);
-        let result = if let Some(first) = names_written.get(&out_name) {
-            Err(anyhow::anyhow!("{}: its outputs would replace those of {} (both are named {out_name})", path.display(), first.display()))
-        } else if is_nifti(path) {
-            predict_nifti(&predictor, path, modality.clone(), &outputs, &mut progress)
-        } else if is_dicom(path) {
-            predict_dicom(&predictor, path, &outputs)
-        } else {
-            predict_image(&predictor, path, &outputs)
+        let result = match names_written.get(&out_name) {
+            Some(first) => Err(anyhow::anyhow!("{}: its outputs would replace those of {} (both are named {out_name})", path.display(), first.display())),
+            None => predict_input(&predictor, path, modality.clone(), &outputs, &mut progress),
         };
         if result.is_ok() {
             names_written.insert(out_name, path.clone());
@@ -83,6 +79,17 @@ fn output_name(path: &Path) -> String {
         return file_name(path);
     }
     format!("{}.png", path.file_stem().map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned()))
+}
+
+/// One input of any kind, by what the file is.
+fn predict_input(predictor: &Predictor, path: &Path, modality: Option<Modality>, out: &Outputs, progress: &mut Progress) -> anyhow::Result<()> {
+    if is_nifti(path) {
+        predict_nifti(predictor, path, modality, out, progress)
+    } else if is_dicom(path) {
+        predict_dicom(predictor, path, out)
+    } else {
+        predict_image(predictor, path, out)
+    }
 }
 
 fn predict_image(predictor: &Predictor, path: &Path, out: &Outputs) -> anyhow::Result<()> {
