@@ -128,8 +128,9 @@ pub fn summary_text(c: &ModelComparison, name: &str) -> String {
     let line = |label: &str, m: &ComparedMetric| {
         let d = &m.difference;
         format!(
-            "  {label} (n={}): A {}  B {}  A − B {}  (A better on {}, B on {}, ties {})\n",
+            "  {label} (n={}{}): A {}  B {}  A − B {}  (A better on {}, B on {}, ties {})\n",
             d.difference.n,
+            super::report::few_values_warning(d.difference.n),
             ci(&m.a, false),
             ci(&m.b, false),
             ci(&d.difference, true),
@@ -200,6 +201,7 @@ mod tests {
         assert_eq!(pp.difference.difference.n, 1);
         assert_eq!(pp.difference.difference.n_excluded, 1);
         assert_eq!(pp.difference.ties, 1);
+        assert!(summary_text(&c, "d").contains("Dice per patient (n=1; only 1 value: the interval means little)"), "{}", summary_text(&c, "d"));
     }
 
     #[test]

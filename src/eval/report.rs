@@ -9,9 +9,18 @@ use anyhow::Context as _;
 use super::{EvalReport, ImageResult};
 use crate::metrics::MeanCi;
 
+/// Below this many values a bootstrap interval is shown with a warning: resampling two
+/// or three values (patients, say) gives an interval that looks precise and is not.
+pub const FEW_FOR_AN_INTERVAL: usize = 5;
+
+/// "; too few values …" when `n` is below [`FEW_FOR_AN_INTERVAL`].
+pub fn few_values_warning(n: usize) -> String {
+    if n < FEW_FOR_AN_INTERVAL { format!("; only {n} value{}: the interval means little", if n == 1 { "" } else { "s" }) } else { String::new() }
+}
+
 fn fmt_ci(m: &MeanCi) -> String {
     match (m.mean, m.lo, m.hi) {
-        (Some(v), Some(lo), Some(hi)) => format!("{v:.4} [{lo:.4}, {hi:.4}] (n={}{})", m.n, excluded(m)),
+        (Some(v), Some(lo), Some(hi)) => format!("{v:.4} [{lo:.4}, {hi:.4}] (n={}{}{})", m.n, excluded(m), few_values_warning(m.n)),
         (Some(v), _, _) => format!("{v:.4} (n={}{})", m.n, excluded(m)),
         _ => format!("undefined (n=0{})", excluded(m)),
     }
@@ -130,6 +139,12 @@ pub fn skipped_line(path: &std::path::Path, why: &str) -> String {
 mod tests {
     use super::skipped_line;
     use std::path::Path;
+
+    #[test]
+    fn an_interval_from_few_values_carries_a_warning() {
+        assert_eq!(super::few_values_warning(2), "; only 2 values: the interval means little");
+        assert_eq!(super::few_values_warning(5), "");
+    }
 
     #[test]
     fn a_skipped_file_is_named_once() {
