@@ -9,14 +9,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
+    let written = std::fs::File::create(&tmp).and_then(|mut file| file.write_all(bytes));
+    match written {
+        Ok(()) => finish_atomic(&tmp, path),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// The second half of an atomic write, for writers that must be given a path: syncs the
+/// finished temporary file `tmp` (in `path`'s folder) and renames it over `path`. On
+/// failure `tmp` is removed and any old file at `path` is left intact.
+pub fn finish_atomic(tmp: &Path, path: &Path) -> std::io::Result<()> {
+    let result = std::fs::File::open(tmp).and_then(|f| f.sync_all()).and_then(|()| std::fs::rename(tmp, path));
     if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(tmp);
     }
     result
 }

@@ -335,19 +335,11 @@ where
     // No dot inside the temporary stem: the writer re-derives its extension from the
     // last dot of the name it is given.
     let tmp = dir.join(format!(".{}-partial-{}.nii{}", stem.replace('.', "_"), std::process::id(), if gz { ".gz" } else { "" }));
-    let result = nifti::writer::WriterOptions::new(&tmp)
-        .reference_header(&header)
-        .compress(gz)
-        .write_nifti(&array)
-        .map_err(|e| err(describe(e)))
-        .and_then(|()| {
-            std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| err(format!("cannot sync {}: {e}", tmp.display())))?;
-            std::fs::rename(&tmp, out).map_err(|e| err(format!("cannot move the finished file into place: {e}")))
-        });
-    if result.is_err() {
+    if let Err(e) = nifti::writer::WriterOptions::new(&tmp).reference_header(&header).compress(gz).write_nifti(&array) {
         let _ = std::fs::remove_file(&tmp);
+        return Err(err(describe(e)));
     }
-    result
+    crate::fsutil::finish_atomic(&tmp, out).map_err(|e| err(format!("cannot sync and move the finished file into place: {e}")))
 }
 
 /// Size and position of one label in a label volume.
