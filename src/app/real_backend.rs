@@ -14,9 +14,10 @@ use super::backend::{AppBackend, EntryId, EntryInfo, ImageF32, LoadedEntry, Mask
 use crate::backend::{BackendRequest, ComputeDevice, select};
 use crate::data::augment::Augmentation;
 use crate::data::dataset::open_dataset;
+use crate::data::dicom::looks_like_dicom;
 use crate::data::image_io::{FileFormat, PixelLayout, RawImage, Samples, decode_image};
 use crate::data::mask::MaskRule;
-use crate::data::nifti::{VoxelAxis, read_nifti};
+use crate::data::nifti::{VoxelAxis, is_nifti_path, read_nifti};
 use crate::data::preprocess::{PrepareOptions, SourcePixels, prepare};
 use crate::data::sample::load_pair_paths;
 use crate::data::scalar::{Intensity, Modality as DataModality, ScalarSlice};
@@ -92,11 +93,6 @@ fn modality_of(m: Option<&DataModality>) -> Modality {
     }
 }
 
-fn has_ext(path: &Path, exts: &[&str]) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-    exts.iter().any(|e| name.ends_with(e))
-}
-
 fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
 }
@@ -148,13 +144,12 @@ impl AppBackend for RealBackend {
                 .map(|(i, s)| entry(format!("dicom|{}", s.path.display()), file_name(&s.path), modality_of(Some(&s.modality)), if i == 0 { notes.clone() } else { Vec::new() }))
                 .collect());
         }
-        if has_ext(path, &[".nii", ".nii.gz"]) {
+        if is_nifti_path(path) {
             let volume = read_nifti(path).map_err(|e| e.to_string())?;
             let count = volume.slice_count(VoxelAxis::K);
             return Ok((0..count).map(|k| entry(format!("nifti|{}|{k}", path.display()), format!("{} k={k}", file_name(path)), Modality::Other, Vec::new())).collect());
         }
-        let is_dicom = has_ext(path, &[".dcm"]) || (path.is_file() && std::fs::read(path).is_ok_and(|b| b.len() > 132 && &b[128..132] == b"DICM"));
-        if is_dicom {
+        if looks_like_dicom(path) {
             let slice = crate::data::dicom::read_dicom(path).map_err(|e| e.to_string())?;
             return Ok(vec![entry(format!("dicom|{}", path.display()), file_name(path), modality_of(Some(&slice.modality)), Vec::new())]);
         }

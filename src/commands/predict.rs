@@ -12,9 +12,9 @@ use super::set_threads;
 use crate::backend;
 use crate::cli::PredictArgs;
 use crate::data::augment::Augmentation;
-use crate::data::dicom::read_dicom;
+use crate::data::dicom::{looks_like_dicom, read_dicom};
 use crate::data::image_io::decode_image;
-use crate::data::nifti::{WrittenIntent, read_nifti, write_like};
+use crate::data::nifti::{WrittenIntent, is_nifti_path, read_nifti, write_like};
 use crate::data::pairing::pair_dataset;
 use crate::data::preprocess::{PrepareOptions, SourcePixels, prepare};
 use crate::data::scalar::Modality;
@@ -45,7 +45,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     let modality = args.nifti_modality.as_deref().map(Modality::from_code);
     let mut progress = Progress::default();
     let ct_model = predictor.loaded.meta.input.modality.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("ct"));
-    if modality.is_none() && ct_model && inputs.iter().any(|p| is_nifti(p)) {
+    if modality.is_none() && ct_model && inputs.iter().any(|p| is_nifti_path(p)) {
         progress.line("note: a CT model on NIfTI input: pass --nifti-modality ct if the volumes hold Hounsfield units");
     }
     let (mut written, mut failed) = (0, 0);
@@ -75,7 +75,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
 
 /// The file name an input's outputs get (images and DICOM: `<stem>.png`; volumes keep their name).
 fn output_name(path: &Path) -> String {
-    if is_nifti(path) {
+    if is_nifti_path(path) {
         return file_name(path);
     }
     format!("{}.png", path.file_stem().map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned()))
@@ -83,9 +83,9 @@ fn output_name(path: &Path) -> String {
 
 /// One input of any kind, by what the file is.
 fn predict_input(predictor: &Predictor, path: &Path, modality: Option<Modality>, out: &Outputs, progress: &mut Progress) -> anyhow::Result<()> {
-    if is_nifti(path) {
+    if is_nifti_path(path) {
         predict_nifti(predictor, path, modality, out, progress)
-    } else if is_dicom(path) {
+    } else if looks_like_dicom(path) {
         predict_dicom(predictor, path, out)
     } else {
         predict_image(predictor, path, out)
@@ -146,21 +146,6 @@ fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(|| "volume.nii.gz".into(), |n| n.to_string_lossy().into_owned())
 }
 
-fn is_nifti(path: &Path) -> bool {
-    let name = file_name(path).to_ascii_lowercase();
-    name.ends_with(".nii") || name.ends_with(".nii.gz")
-}
-
-/// `.dcm`, or the DICOM preamble's "DICM" at byte 128 (files often have no extension).
-fn is_dicom(path: &Path) -> bool {
-    use std::io::Read as _;
-    if file_name(path).to_ascii_lowercase().ends_with(".dcm") {
-        return true;
-    }
-    let mut head = [0u8; 132];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head[128..132] == b"DICM"
-}
-
 /// Images and NIfTI volumes of a dataset folder (paired or not), of a plain folder, or one file.
 fn list_inputs(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if path.is_file() {
@@ -176,7 +161,7 @@ fn list_inputs(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
         .with_context(|| format!("cannot list {}", path.display()))?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| is_nifti(p) || is_dicom(p) || p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())))
+        .filter(|p| is_nifti_path(p) || looks_like_dicom(p) || p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())))
         .collect();
     inputs.sort();
     Ok(inputs)

@@ -147,6 +147,19 @@ impl DicomSlice {
     }
 }
 
+/// Whether `path` looks like a DICOM file: a `.dcm` name, or the "DICM" marker after the
+/// 128-byte preamble (many DICOM files have no extension). Reads at most 133 bytes.
+pub fn looks_like_dicom(path: &Path) -> bool {
+    use std::io::Read as _;
+    let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    if name.ends_with(".dcm") {
+        return true;
+    }
+    // 133 bytes: the marker and at least one byte of data after it.
+    let mut head = [0u8; 133];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head[128..132] == b"DICM"
+}
+
 /// Reads and decodes one DICOM file.
 pub fn read_dicom(path: &Path) -> Result<DicomSlice, DataError> {
     let err = |message: String| DataError::Dicom { message, path: path.to_path_buf() };

@@ -74,6 +74,12 @@ pub struct Volume {
     pub timepoints: usize,
 }
 
+/// Whether `path` is named as a NIfTI-1 file (`.nii` or `.nii.gz`, any case).
+pub fn is_nifti_path(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    name.ends_with(".nii") || name.ends_with(".nii.gz")
+}
+
 /// Reads a `.nii` or `.nii.gz` file (gzip is detected from the `.gz` name).
 pub fn read_nifti(path: &Path) -> Result<Volume, DataError> {
     let err = |message: String| DataError::Nifti { message, path: path.to_path_buf() };
