@@ -8,7 +8,6 @@ use super::{open_datasets, prepare_out_dir, set_threads, write_json};
 use crate::backend;
 use crate::cli::{EvalArgs, ScoringArgs};
 use crate::data::dataset::Dataset;
-use crate::data::grouping::{GroupKeyer, Grouping};
 use crate::data::split::{SampleRef, Split};
 use crate::eval::{EvalOptions, evaluate, report};
 use crate::infer::Predictor;
@@ -68,18 +67,10 @@ pub(super) fn load_split(scoring: &ScoringArgs) -> anyhow::Result<Option<Split>>
     scoring.split.as_ref().map(|p| Split::load(p).with_context(|| format!("cannot read the split {}", p.display()))).transpose()
 }
 
-/// A dataset's samples, or only those in one set (train, val, test) of a saved split, with
-/// their patient: the split's, or the default patient patterns' (so per-patient scores exist).
+/// A dataset's samples, or only those in one set (train, val, test) of a saved split, then
+/// with the split's patients.
 pub(super) fn select_samples(ds: &Dataset, split: Option<&Split>, set: Option<&str>) -> Vec<SampleRef> {
-    let keyer = GroupKeyer::new(&Grouping::Default).ok();
-    let mut samples: Vec<SampleRef> = ds
-        .samples()
-        .into_iter()
-        .map(|mut s| {
-            s.group = keyer.as_ref().and_then(|k| k.key(&s.id));
-            s
-        })
-        .collect();
+    let mut samples = ds.samples();
     if let (Some(split), Some(set)) = (split, set) {
         let keep: Vec<&SampleRef> = match set {
             "train" => split.train.iter().collect(),

@@ -12,6 +12,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::error::DataError;
+use super::grouping::{GroupKeyer, Grouping};
 use super::pairing::{self, PairingReport};
 use super::scalar::Modality;
 use super::split::SampleRef;
@@ -32,8 +33,10 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Its pairs as split samples.
+    /// Its pairs as split samples, each with the patient the default patterns find in its
+    /// name (TCGA barcodes and the like), so per-patient scores exist without a split.
     pub fn samples(&self) -> Vec<SampleRef> {
+        let keyer = GroupKeyer::new(&Grouping::Default).ok();
         self.pairing
             .pairs
             .iter()
@@ -43,7 +46,7 @@ impl Dataset {
                 image: p.image.clone(),
                 masks: p.masks.clone(),
                 modality: self.modality.clone(),
-                group: None,
+                group: keyer.as_ref().and_then(|k| k.key(&p.stem)),
             })
             .collect()
     }

@@ -40,7 +40,8 @@ pub struct SampleRef {
     pub masks: Vec<PathBuf>,
     /// Modality of the source dataset, when known.
     pub modality: Option<Modality>,
-    /// Group (patient) key, filled in by [`make_split`].
+    /// Group (patient) key: the default patterns' for a dataset's samples, re-keyed with the
+    /// split's own grouping by [`make_split`].
     #[serde(default)]
     pub group: Option<String>,
 }
