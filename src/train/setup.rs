@@ -134,11 +134,10 @@ pub fn open_datasets(paths: &[PathBuf]) -> anyhow::Result<Vec<Dataset>> {
     let mut datasets: Vec<Dataset> = Vec::with_capacity(paths.len());
     for p in paths {
         let abs = std::fs::canonicalize(p).with_context(|| format!("cannot open dataset {}", p.display()))?;
+        // Checked before pairing, which reads the whole folder.
+        anyhow::ensure!(!datasets.iter().any(|d| d.root == abs), "the dataset {} is given twice", abs.display());
         let ds = open_dataset(&abs).with_context(|| format!("cannot open dataset {}", p.display()))?;
         if let Some(other) = datasets.iter().find(|d| d.name == ds.name) {
-            if other.root == ds.root {
-                anyhow::bail!("the dataset {} is given twice", abs.display());
-            }
             anyhow::bail!(
                 "two datasets are named {:?} ({} and {}): splits and reports tell datasets apart by folder name, so rename one",
                 ds.name,
