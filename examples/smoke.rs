@@ -57,7 +57,9 @@ struct Smoke {
 impl Smoke {
     /// Milliseconds since the previous call (frame-to-frame time).
     fn frame_ms_since(&mut self, now: Instant) -> f64 {
-        let ms = self.last_frame.map_or(0.0, |l| (now - l).as_secs_f64() * 1e3);
+        let ms = self
+            .last_frame
+            .map_or(0.0, |l| (now - l).as_secs_f64() * 1e3);
         self.last_frame = Some(now);
         ms
     }
@@ -74,7 +76,8 @@ impl Smoke {
     fn start_training(&mut self) {
         use seglens::app::training::TrainingCommand;
         let t = &mut self.app.training;
-        t.runs_root = std::env::temp_dir().join(format!("seglens-smoke-runs-{}", std::process::id()));
+        t.runs_root =
+            std::env::temp_dir().join(format!("seglens-smoke-runs-{}", std::process::id()));
         t.form.size = 64;
         t.form.batch_size = 4;
         t.form.epochs = 50;
@@ -83,7 +86,8 @@ impl Smoke {
         if let Some(p) = self.app.state.dataset_path.clone() {
             t.form.add_dataset(p);
         }
-        self.app.run_commands(vec![AppCommand::Training(TrainingCommand::Start)]);
+        self.app
+            .run_commands(vec![AppCommand::Training(TrainingCommand::Start)]);
     }
 }
 
@@ -109,9 +113,20 @@ impl eframe::App for Smoke {
         match self.phase {
             Phase::WaitImage => {
                 if let Some(t) = self.app.timings.first_image {
-                    println!("launch to first image: {:.0} ms", (t - self.launched).as_secs_f64() * 1e3);
-                    println!("overlay path: {}", if self.app.state.gpu_overlays { "wgpu shader" } else { "cpu" });
-                    self.app.run_commands(vec![AppCommand::RunInference(InferScope::Current)]);
+                    println!(
+                        "launch to first image: {:.0} ms",
+                        (t - self.launched).as_secs_f64() * 1e3
+                    );
+                    println!(
+                        "overlay path: {}",
+                        if self.app.state.gpu_overlays {
+                            "wgpu shader"
+                        } else {
+                            "cpu"
+                        }
+                    );
+                    self.app
+                        .run_commands(vec![AppCommand::RunInference(InferScope::Current)]);
                     self.phase = Phase::WaitPrediction;
                 }
             }
@@ -121,7 +136,11 @@ impl eframe::App for Smoke {
                 }
             }
             Phase::Drag(k) => {
-                self.phase = if k + 1 >= self.frames { self.after_drag() } else { Phase::Drag(k + 1) };
+                self.phase = if k + 1 >= self.frames {
+                    self.after_drag()
+                } else {
+                    Phase::Drag(k + 1)
+                };
                 if self.phase != Phase::Drag(k + 1) {
                     report("threshold moving", &self.frame_ms);
                 }
@@ -131,13 +150,31 @@ impl eframe::App for Smoke {
                 if k > 5 {
                     self.idle_ms.push(ms);
                 }
-                self.phase = if k + 1 >= self.frames { self.start_training(); Phase::TrainStart } else { Phase::TrainIdle(k + 1) };
+                self.phase = if k + 1 >= self.frames {
+                    self.start_training();
+                    Phase::TrainStart
+                } else {
+                    Phase::TrainIdle(k + 1)
+                };
             }
             Phase::TrainStart => {
-                let stepping = self.app.training.session.as_ref().is_some_and(|s| s.progress.is_some_and(|p| p.done > 0));
-                let failed = self.app.training.session.as_ref().is_some_and(|s| !s.is_active());
+                let stepping = self
+                    .app
+                    .training
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| s.progress.is_some_and(|p| p.done > 0));
+                let failed = self
+                    .app
+                    .training
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| !s.is_active());
                 if failed {
-                    eprintln!("training did not start: {:?}", self.app.training.session.as_ref().map(|s| s.status.label()));
+                    eprintln!(
+                        "training did not start: {:?}",
+                        self.app.training.session.as_ref().map(|s| s.status.label())
+                    );
                     std::process::exit(1);
                 }
                 if stepping {
@@ -153,16 +190,27 @@ impl eframe::App for Smoke {
                     report("training panel open, idle", &self.idle_ms);
                     report("training panel open, training", &self.busy_ms);
                     if let Some(p) = self.app.training.session.as_ref().and_then(|s| s.progress) {
-                        println!("training during the measurement: {} steps, {:.1} img/s", p.done, p.images_per_sec);
+                        println!(
+                            "training during the measurement: {} steps, {:.1} img/s",
+                            p.done, p.images_per_sec
+                        );
                     }
-                    self.app.run_commands(vec![AppCommand::Training(seglens::app::training::TrainingCommand::Cancel)]);
+                    self.app.run_commands(vec![AppCommand::Training(
+                        seglens::app::training::TrainingCommand::Cancel,
+                    )]);
                     self.phase = Phase::TrainStop;
                 } else {
                     self.phase = Phase::TrainBusy(k + 1);
                 }
             }
             Phase::TrainStop => {
-                if self.app.training.session.as_ref().is_none_or(|s| !s.is_active()) {
+                if self
+                    .app
+                    .training
+                    .session
+                    .as_ref()
+                    .is_none_or(|s| !s.is_active())
+                {
                     let _ = std::fs::remove_dir_all(&self.app.training.runs_root);
                     self.phase = Phase::Shot;
                 }
@@ -173,15 +221,20 @@ impl eframe::App for Smoke {
                     match self.screenshot.clone() {
                         Some(path) => {
                             let done = self.shot_done.clone();
-                            let cb = egui::ScreenshotCallback::new(move |img: Arc<egui::ColorImage>| {
-                                let [w, h] = img.size;
-                                let r = image::RgbaImage::from_raw(w as u32, h as u32, img.as_raw().to_vec())
+                            let cb =
+                                egui::ScreenshotCallback::new(move |img: Arc<egui::ColorImage>| {
+                                    let [w, h] = img.size;
+                                    let r = image::RgbaImage::from_raw(
+                                        w as u32,
+                                        h as u32,
+                                        img.as_raw().to_vec(),
+                                    )
                                     .ok_or_else(|| "bad screenshot buffer".to_owned())
                                     .and_then(|i| i.save(&path).map_err(|e| e.to_string()));
-                                if let Ok(mut d) = done.lock() {
-                                    *d = Some(r);
-                                }
-                            });
+                                    if let Ok(mut d) = done.lock() {
+                                        *d = Some(r);
+                                    }
+                                });
                             ctx.send_viewport_cmd(egui::ViewportCommand::Screenshot(cb));
                         }
                         None => self.phase = Phase::Done,
@@ -191,7 +244,10 @@ impl eframe::App for Smoke {
             Phase::Shot => {
                 if let Some(r) = self.shot_done.lock().ok().and_then(|mut d| d.take()) {
                     match r {
-                        Ok(()) => println!("screenshot saved: {}", self.screenshot.as_deref().unwrap_or("")),
+                        Ok(()) => println!(
+                            "screenshot saved: {}",
+                            self.screenshot.as_deref().unwrap_or("")
+                        ),
                         Err(e) => {
                             eprintln!("screenshot failed: {e}");
                             std::process::exit(2);
@@ -203,14 +259,20 @@ impl eframe::App for Smoke {
             Phase::Done => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
         }
         if Instant::now() > self.deadline {
-            eprintln!("smoke run timed out in phase {}", match self.phase {
-                Phase::WaitImage => "wait image",
-                Phase::WaitPrediction => "wait prediction",
-                Phase::Drag(_) => "drag",
-                Phase::TrainIdle(_) | Phase::TrainStart | Phase::TrainBusy(_) | Phase::TrainStop => "training",
-                Phase::Shot => "screenshot",
-                Phase::Done => "done",
-            });
+            eprintln!(
+                "smoke run timed out in phase {}",
+                match self.phase {
+                    Phase::WaitImage => "wait image",
+                    Phase::WaitPrediction => "wait prediction",
+                    Phase::Drag(_) => "drag",
+                    Phase::TrainIdle(_)
+                    | Phase::TrainStart
+                    | Phase::TrainBusy(_)
+                    | Phase::TrainStop => "training",
+                    Phase::Shot => "screenshot",
+                    Phase::Done => "done",
+                }
+            );
             std::process::exit(1);
         }
         ctx.request_repaint();
@@ -237,7 +299,12 @@ fn report(what: &str, ms: &[f64]) {
 fn main() -> eframe::Result<()> {
     let launched = Instant::now();
     let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let flag = |name: &str| args.iter().any(|a| a == name);
     let size: u32 = arg("--size").and_then(|s| s.parse().ok()).unwrap_or(512);
     let frames: usize = arg("--frames").and_then(|s| s.parse().ok()).unwrap_or(240);
@@ -253,7 +320,9 @@ fn main() -> eframe::Result<()> {
     let backend: Arc<dyn seglens::app::AppBackend> = if flag("--fake") {
         Arc::new(FakeBackend::new(size))
     } else {
-        Arc::new(seglens::app::real_backend::RealBackend::new(seglens::backend::BackendRequest::Auto))
+        Arc::new(seglens::app::real_backend::RealBackend::new(
+            seglens::backend::BackendRequest::Auto,
+        ))
     };
     eframe::run_native(
         "seglens-smoke",

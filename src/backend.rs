@@ -70,7 +70,8 @@ pub fn wgpu_adapters() -> Vec<AdapterSummary> {
     #[cfg(feature = "gpu")]
     {
         use burn::tensor::wgpu::wgpu;
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         block_on(instance.enumerate_adapters(wgpu::Backends::all()))
             .into_iter()
             .map(|a| {
@@ -89,14 +90,24 @@ pub fn wgpu_adapters() -> Vec<AdapterSummary> {
 
 /// Picks the device for `request`. Fails only when wgpu is requested and unavailable.
 pub fn select(request: BackendRequest) -> Result<ComputeDevice, String> {
-    let cpu = |reason: String| ComputeDevice { device: Device::flex(), kind: BackendKind::Cpu, adapter: None, reason };
+    let cpu = |reason: String| ComputeDevice {
+        device: Device::flex(),
+        kind: BackendKind::Cpu,
+        adapter: None,
+        reason,
+    };
     match request {
         BackendRequest::Cpu => Ok(cpu("CPU backend (flex), as requested".into())),
         BackendRequest::Auto => {
             let adapters = wgpu_adapters();
             match adapters.iter().find(|a| !a.is_software) {
-                Some(gpu) => Ok(wgpu_device(gpu.clone(), format!("GPU '{}' through wgpu ({})", gpu.name, gpu.api))),
-                None if adapters.is_empty() => Ok(cpu(format!("CPU backend (flex): {}", no_adapter_reason()))),
+                Some(gpu) => Ok(wgpu_device(
+                    gpu.clone(),
+                    format!("GPU '{}' through wgpu ({})", gpu.name, gpu.api),
+                )),
+                None if adapters.is_empty() => {
+                    Ok(cpu(format!("CPU backend (flex): {}", no_adapter_reason())))
+                }
                 None => Ok(cpu(format!(
                     "CPU backend (flex): the only wgpu adapter is a software one ('{}'), which is slower than flex",
                     adapters[0].name
@@ -105,11 +116,21 @@ pub fn select(request: BackendRequest) -> Result<ComputeDevice, String> {
         }
         BackendRequest::Wgpu => {
             let adapters = wgpu_adapters();
-            let best = adapters.iter().find(|a| !a.is_software).or(adapters.first());
+            let best = adapters
+                .iter()
+                .find(|a| !a.is_software)
+                .or(adapters.first());
             match best {
                 Some(a) => {
-                    let kind = if a.is_software { "software adapter" } else { "GPU" };
-                    Ok(wgpu_device(a.clone(), format!("wgpu on {kind} '{}' ({}), as requested", a.name, a.api)))
+                    let kind = if a.is_software {
+                        "software adapter"
+                    } else {
+                        "GPU"
+                    };
+                    Ok(wgpu_device(
+                        a.clone(),
+                        format!("wgpu on {kind} '{}' ({}), as requested", a.name, a.api),
+                    ))
                 }
                 None => Err(format!("wgpu was requested but {}", no_adapter_reason())),
             }
@@ -130,7 +151,12 @@ fn wgpu_device(adapter: AdapterSummary, reason: String) -> ComputeDevice {
     // wgpu's own default selection prefers high-performance GPUs, so it lands on the
     // adapter found above; a software adapter is chosen only when it is the only one.
     let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
-    ComputeDevice { device, kind: BackendKind::Wgpu, adapter: Some(adapter), reason }
+    ComputeDevice {
+        device,
+        kind: BackendKind::Wgpu,
+        adapter: Some(adapter),
+        reason,
+    }
 }
 
 #[cfg(not(feature = "gpu"))]

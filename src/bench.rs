@@ -7,8 +7,8 @@
 use std::time::Instant;
 
 use anyhow::Context as _;
-use burn::optim::momentum::MomentumConfig;
 use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Device, Distribution, Tensor};
 use serde::Serialize;
@@ -38,7 +38,15 @@ pub struct BenchOptions {
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        Self { runs: 20, warmup: 2, size: 256, variants: Variant::ALL.to_vec(), backend: BackendRequest::Auto, train: false, train_batch: 8 }
+        Self {
+            runs: 20,
+            warmup: 2,
+            size: 256,
+            variants: Variant::ALL.to_vec(),
+            backend: BackendRequest::Auto,
+            train: false,
+            train_batch: 8,
+        }
     }
 }
 
@@ -83,55 +91,104 @@ pub struct Report {
 /// Runs the benchmark.
 pub fn run(options: &BenchOptions) -> anyhow::Result<Report> {
     anyhow::ensure!(options.runs > 0, "--runs must be at least 1");
-    anyhow::ensure!(options.size > 0 && options.size % 16 == 0, "--size must be a positive multiple of 16, got {}", options.size);
+    anyhow::ensure!(
+        options.size > 0 && options.size % 16 == 0,
+        "--size must be a positive multiple of 16, got {}",
+        options.size
+    );
     let mut notes = Vec::new();
     let mut devices = Vec::new();
     match options.backend {
-        BackendRequest::Cpu => devices.push(backend::select(BackendRequest::Cpu).map_err(anyhow::Error::msg)?),
-        BackendRequest::Wgpu => devices.push(backend::select(BackendRequest::Wgpu).map_err(anyhow::Error::msg)?),
+        BackendRequest::Cpu => {
+            devices.push(backend::select(BackendRequest::Cpu).map_err(anyhow::Error::msg)?)
+        }
+        BackendRequest::Wgpu => {
+            devices.push(backend::select(BackendRequest::Wgpu).map_err(anyhow::Error::msg)?)
+        }
         BackendRequest::Auto => {
             devices.push(backend::select(BackendRequest::Cpu).map_err(anyhow::Error::msg)?);
             let auto = backend::select(BackendRequest::Auto).map_err(anyhow::Error::msg)?;
             if auto.kind == BackendKind::Wgpu {
                 devices.push(auto);
             } else {
-                notes.push(format!("wgpu not measured: {} (use --backend wgpu to force it)", auto.reason));
+                notes.push(format!(
+                    "wgpu not measured: {} (use --backend wgpu to force it)",
+                    auto.reason
+                ));
             }
         }
     }
-    let mut report = Report { forward: Vec::new(), train_step: Vec::new(), notes, cpu_threads: std::thread::available_parallelism().map_or(1, |n| n.get()) };
+    let mut report = Report {
+        forward: Vec::new(),
+        train_step: Vec::new(),
+        notes,
+        cpu_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     for dev in &devices {
         report.notes.push(dev.reason.clone());
         for &variant in &options.variants {
-            let times = time_forward(dev, variant, options).with_context(|| format!("forward of {variant} on {}", dev.kind.name()))?;
-            report.forward.push(record(dev, variant, options.size, 1, &times));
+            let times = time_forward(dev, variant, options)
+                .with_context(|| format!("forward of {variant} on {}", dev.kind.name()))?;
+            report
+                .forward
+                .push(record(dev, variant, options.size, 1, &times));
             if options.train {
-                let times = time_train_step(dev, variant, options).with_context(|| format!("training step of {variant} on {}", dev.kind.name()))?;
-                report.train_step.push(record(dev, variant, options.size, options.train_batch, &times));
+                let times = time_train_step(dev, variant, options).with_context(|| {
+                    format!("training step of {variant} on {}", dev.kind.name())
+                })?;
+                report.train_step.push(record(
+                    dev,
+                    variant,
+                    options.size,
+                    options.train_batch,
+                    &times,
+                ));
             }
         }
     }
     Ok(report)
 }
 
-fn time_forward(dev: &ComputeDevice, variant: Variant, o: &BenchOptions) -> anyhow::Result<Vec<f64>> {
+fn time_forward(
+    dev: &ComputeDevice,
+    variant: Variant,
+    o: &BenchOptions,
+) -> anyhow::Result<Vec<f64>> {
     let model = CmuNext::new(&variant.config(), &dev.device)?;
-    let input = Tensor::<4>::random([1, 3, o.size, o.size], Distribution::Normal(0.0, 1.0), &dev.device);
+    let input = Tensor::<4>::random(
+        [1, 3, o.size, o.size],
+        Distribution::Normal(0.0, 1.0),
+        &dev.device,
+    );
     timed(o, || {
         let out = model.forward(input.clone());
         read_back(out.sum())
     })
 }
 
-fn time_train_step(dev: &ComputeDevice, variant: Variant, o: &BenchOptions) -> anyhow::Result<Vec<f64>> {
+fn time_train_step(
+    dev: &ComputeDevice,
+    variant: Variant,
+    o: &BenchOptions,
+) -> anyhow::Result<Vec<f64>> {
     let device: Device = dev.device.clone().autodiff();
     let mut model = Some(CmuNext::new(&variant.config(), &device)?);
     let mut optim = SgdConfig::new()
-        .with_momentum(Some(MomentumConfig::new().with_momentum(0.9).with_dampening(0.0)))
+        .with_momentum(Some(
+            MomentumConfig::new().with_momentum(0.9).with_dampening(0.0),
+        ))
         .with_weight_decay(Some(WeightDecayConfig::new(1e-4)))
         .init();
-    let input = Tensor::<4>::random([o.train_batch, 3, o.size, o.size], Distribution::Normal(0.0, 1.0), &device);
-    let target = Tensor::<4>::random([o.train_batch, 1, o.size, o.size], Distribution::Bernoulli(0.3), &device);
+    let input = Tensor::<4>::random(
+        [o.train_batch, 3, o.size, o.size],
+        Distribution::Normal(0.0, 1.0),
+        &device,
+    );
+    let target = Tensor::<4>::random(
+        [o.train_batch, 1, o.size, o.size],
+        Distribution::Bernoulli(0.3),
+        &device,
+    );
     timed(o, || {
         let m = model.take().context("model lost after a failed step")?;
         let loss = bce_dice_loss(m.forward(input.clone()), target.clone());
@@ -158,13 +215,26 @@ fn timed(o: &BenchOptions, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow:
 }
 
 fn read_back(t: Tensor<1>) -> anyhow::Result<()> {
-    let data = t.try_into_data().map_err(|e| anyhow::anyhow!("backend error at read-back: {e:?}"))?;
-    let v: Vec<f32> = data.try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    anyhow::ensure!(v.iter().all(|x| x.is_finite()), "the result is not finite: {v:?}");
+    let data = t
+        .try_into_data()
+        .map_err(|e| anyhow::anyhow!("backend error at read-back: {e:?}"))?;
+    let v: Vec<f32> = data
+        .try_to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    anyhow::ensure!(
+        v.iter().all(|x| x.is_finite()),
+        "the result is not finite: {v:?}"
+    );
     Ok(())
 }
 
-fn record(dev: &ComputeDevice, variant: Variant, size: usize, batch: usize, times: &[f64]) -> Record {
+fn record(
+    dev: &ComputeDevice,
+    variant: Variant,
+    size: usize,
+    batch: usize,
+    times: &[f64],
+) -> Record {
     let mut sorted = times.to_vec();
     sorted.sort_by(f64::total_cmp);
     Record {
@@ -194,15 +264,28 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
 /// Renders the report as a plain-text table.
 pub fn table(report: &Report) -> String {
     let mut out = String::new();
-    for (title, records) in [("forward", &report.forward), ("train step", &report.train_step)] {
+    for (title, records) in [
+        ("forward", &report.forward),
+        ("train step", &report.train_step),
+    ] {
         if records.is_empty() {
             continue;
         }
-        out.push_str(&format!("{title}\n{:<6} {:<6} {:>5} {:>5} {:>11} {:>11} {:>11}  adapter\n", "model", "device", "size", "batch", "median ms", "p10 ms", "p90 ms"));
+        out.push_str(&format!(
+            "{title}\n{:<6} {:<6} {:>5} {:>5} {:>11} {:>11} {:>11}  adapter\n",
+            "model", "device", "size", "batch", "median ms", "p10 ms", "p90 ms"
+        ));
         for r in records {
             out.push_str(&format!(
                 "{:<6} {:<6} {:>5} {:>5} {:>11.1} {:>11.1} {:>11.1}  {}\n",
-                r.variant, r.backend, r.size, r.batch, r.median_ms, r.p10_ms, r.p90_ms, r.adapter.as_deref().unwrap_or("-")
+                r.variant,
+                r.backend,
+                r.size,
+                r.batch,
+                r.median_ms,
+                r.p10_ms,
+                r.p90_ms,
+                r.adapter.as_deref().unwrap_or("-")
             ));
         }
     }

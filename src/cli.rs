@@ -272,19 +272,48 @@ fn parse_variant(s: &str) -> Result<Variant, String> {
 /// A probability threshold: strictly between 0 and 1 (0 or 1 would mark every or no pixel).
 fn parse_threshold(s: &str) -> Result<f32, String> {
     let t: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
-    if t > 0.0 && t < 1.0 { Ok(t) } else { Err(format!("{s} is not a probability threshold strictly between 0 and 1")) }
+    if t > 0.0 && t < 1.0 {
+        Ok(t)
+    } else {
+        Err(format!(
+            "{s} is not a probability threshold strictly between 0 and 1"
+        ))
+    }
 }
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let Some(command) = cli.command else {
-        let backend = std::sync::Arc::new(crate::app::real_backend::RealBackend::new(BackendRequest::Auto));
-        return crate::app::run_native(backend).map_err(|e| anyhow::anyhow!("the window failed: {e}"));
+        let backend = std::sync::Arc::new(crate::app::real_backend::RealBackend::new(
+            BackendRequest::Auto,
+        ));
+        return crate::app::run_native(backend)
+            .map_err(|e| anyhow::anyhow!("the window failed: {e}"));
     };
     match command {
-        Command::Bench { json, runs, warmup, size, variants, backend, train } => {
-            let variants = if variants.is_empty() { Variant::ALL.to_vec() } else { variants };
-            let report = bench::run(&BenchOptions { runs, warmup, size, variants, backend, train, train_batch: 8 })?;
+        Command::Bench {
+            json,
+            runs,
+            warmup,
+            size,
+            variants,
+            backend,
+            train,
+        } => {
+            let variants = if variants.is_empty() {
+                Variant::ALL.to_vec()
+            } else {
+                variants
+            };
+            let report = bench::run(&BenchOptions {
+                runs,
+                warmup,
+                size,
+                variants,
+                backend,
+                train,
+                train_batch: 8,
+            })?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -294,17 +323,26 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Info { model, variant } => {
             let device = burn::tensor::Device::flex();
             let loaded = model::load_model(&model, variant, &device)?;
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({
-                "file": model,
-                "architecture": loaded.meta.architecture_name(),
-                "origin": format!("{:?}", loaded.origin),
-                "trainable_params": loaded.meta.config.trainable_params(),
-                "config": loaded.meta.config,
-                "input": loaded.meta.input,
-                "provenance": loaded.meta.provenance,
-            }))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "file": model,
+                    "architecture": loaded.meta.architecture_name(),
+                    "origin": format!("{:?}", loaded.origin),
+                    "trainable_params": loaded.meta.config.trainable_params(),
+                    "config": loaded.meta.config,
+                    "input": loaded.meta.input,
+                    "provenance": loaded.meta.provenance,
+                }))?
+            );
         }
-        Command::Import { weights, variant, size, normalisation, out } => {
+        Command::Import {
+            weights,
+            variant,
+            size,
+            normalisation,
+            out,
+        } => {
             let device = burn::tensor::Device::flex();
             let loaded = model::load_model(&weights, Some(variant), &device)?;
             let mut input = InputConvention::reference();
@@ -317,8 +355,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let mut meta = CheckpointMeta::new(variant.config(), input);
             meta.provenance = serde_json::json!({ "imported_from": weights });
-            model::save_checkpoint(&loaded.model, &meta, &out).with_context(|| format!("importing {}", weights.display()))?;
-            println!("wrote {} ({variant}, {} tensors)", out.display(), model::StateDict::from_model(&loaded.model).map_err(anyhow::Error::msg)?.tensors.len());
+            model::save_checkpoint(&loaded.model, &meta, &out)
+                .with_context(|| format!("importing {}", weights.display()))?;
+            println!(
+                "wrote {} ({variant}, {} tensors)",
+                out.display(),
+                model::StateDict::from_model(&loaded.model)
+                    .map_err(anyhow::Error::msg)?
+                    .tensors
+                    .len()
+            );
         }
         Command::Devices => {
             let adapters = backend::wgpu_adapters();
@@ -326,7 +372,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("no wgpu adapters");
             }
             for a in &adapters {
-                println!("wgpu adapter: {} ({}){}", a.name, a.api, if a.is_software { ", software" } else { "" });
+                println!(
+                    "wgpu adapter: {} ({}){}",
+                    a.name,
+                    a.api,
+                    if a.is_software { ", software" } else { "" }
+                );
             }
             let chosen = backend::select(BackendRequest::Auto).map_err(anyhow::Error::msg)?;
             println!("seglens would use: {}", chosen.reason);

@@ -81,6 +81,11 @@ impl InputConvention {
 
     /// seglens' default: RGB order, ImageNet normalisation applied once.
     pub fn default_for_size(size: usize) -> Self {
-        Self { size, channels: ChannelLayout::Rgb, normalisation: Normalisation::ImageNet, ..Self::reference() }
+        Self {
+            size,
+            channels: ChannelLayout::Rgb,
+            normalisation: Normalisation::ImageNet,
+            ..Self::reference()
+        }
     }
 }

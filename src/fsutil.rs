@@ -6,8 +6,14 @@ use std::path::Path;
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder is
 /// written and synced, then renamed over `path`. A failure leaves any old file intact.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let written = std::fs::File::create(&tmp).and_then(|mut file| file.write_all(bytes));
     match written {
@@ -23,7 +29,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// finished temporary file `tmp` (in `path`'s folder) and renames it over `path`. On
 /// failure `tmp` is removed and any old file at `path` is left intact.
 pub fn finish_atomic(tmp: &Path, path: &Path) -> std::io::Result<()> {
-    let result = std::fs::File::open(tmp).and_then(|f| f.sync_all()).and_then(|()| std::fs::rename(tmp, path));
+    let result = std::fs::File::open(tmp)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| std::fs::rename(tmp, path));
     if result.is_err() {
         let _ = std::fs::remove_file(tmp);
     }
@@ -40,7 +48,8 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result
 /// Reads JSON from `path`, naming the file in any error.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
     use anyhow::Context as _;
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
 }
 

@@ -12,9 +12,9 @@
 //! Files are written atomically ([`fsutil::write_atomic`]) so a failure never leaves a
 //! half-written checkpoint behind.
 
-pub mod backend;
 pub mod annotate;
 pub mod app;
+pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod commands;

@@ -27,7 +27,8 @@ pub fn soft_dice_loss(logits: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
     let p = sigmoid(logits).reshape([n, c * h * w]);
     let t = target.reshape([n, c * h * w]);
     let intersection = (p.clone() * t.clone()).sum_dim(1);
-    let dice = (intersection.mul_scalar(2.0).add_scalar(DICE_SMOOTH)) / (p.sum_dim(1) + t.sum_dim(1)).add_scalar(DICE_SMOOTH);
+    let dice = (intersection.mul_scalar(2.0).add_scalar(DICE_SMOOTH))
+        / (p.sum_dim(1) + t.sum_dim(1)).add_scalar(DICE_SMOOTH);
     dice.mean().neg().add_scalar(1.0)
 }
 

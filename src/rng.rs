@@ -19,7 +19,9 @@ impl SplitMix64 {
     /// user seed (split, augmentation, bootstrap) do not share random numbers.
     pub fn stream(seed: u64, name: &str) -> Self {
         // FNV-1a of the name, mixed into the seed.
-        let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
         let mut g = Self::new(seed ^ h);
         g.next_u64();
         g
@@ -108,6 +110,9 @@ mod tests {
 
     #[test]
     fn streams_differ() {
-        assert_ne!(SplitMix64::stream(1, "split").next_u64(), SplitMix64::stream(1, "augment").next_u64());
+        assert_ne!(
+            SplitMix64::stream(1, "split").next_u64(),
+            SplitMix64::stream(1, "augment").next_u64()
+        );
     }
 }

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn seglens(args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_seglens")).args(args).output().expect("binary runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_seglens"))
+        .args(args)
+        .output()
+        .expect("binary runs");
     assert!(
         out.status.success(),
         "seglens {args:?} failed:\nstdout: {}\nstderr: {}",
@@ -16,7 +19,11 @@ fn seglens(args: &[&str]) -> std::process::Output {
 }
 
 fn demo(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo").join(name).display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/demo")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -26,7 +33,10 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).expect("valid json")
+    serde_json::from_str(
+        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .expect("valid json")
 }
 
 #[test]
@@ -35,10 +45,39 @@ fn train_eval_predict_sweep_on_bundled_slices() {
     let run_s = run.display().to_string();
     // A MIX of the CT and MRI demo slices, 32², two epochs, a test split.
     seglens(&[
-        "train", "--data", &demo("ct-lungs"), "--data", &demo("mri-lgg"), "--variant", "s", "--size", "32", "--epochs", "2",
-        "--batch-size", "4", "--val-fraction", "0.25", "--test-fraction", "0.25", "--out", &run_s, "--backend", "cpu", "--threads", "2",
+        "train",
+        "--data",
+        &demo("ct-lungs"),
+        "--data",
+        &demo("mri-lgg"),
+        "--variant",
+        "s",
+        "--size",
+        "32",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--val-fraction",
+        "0.25",
+        "--test-fraction",
+        "0.25",
+        "--out",
+        &run_s,
+        "--backend",
+        "cpu",
+        "--threads",
+        "2",
     ]);
-    for f in ["config.json", "split.json", "steps.csv", "epochs.csv", "model_best.safetensors", "model_last.safetensors", "report.json"] {
+    for f in [
+        "config.json",
+        "split.json",
+        "steps.csv",
+        "epochs.csv",
+        "model_best.safetensors",
+        "model_last.safetensors",
+        "report.json",
+    ] {
         assert!(run.join(f).exists(), "run folder has {f}");
     }
     let config = json(&run.join("config.json"));
@@ -46,40 +85,95 @@ fn train_eval_predict_sweep_on_bundled_slices() {
     assert_eq!(config["train"]["input"]["modality"], "mixed");
     let split = json(&run.join("split.json"));
     let counts = |k: &str| split[k].as_array().map_or(0, Vec::len);
-    assert_eq!(counts("train") + counts("val") + counts("test"), 12, "all 12 demo pairs are in the split");
+    assert_eq!(
+        counts("train") + counts("val") + counts("test"),
+        12,
+        "all 12 demo pairs are in the split"
+    );
     assert!(counts("test") > 0);
     let epochs = std::fs::read_to_string(run.join("epochs.csv")).expect("csv");
     assert_eq!(epochs.lines().count(), 3, "header + 2 epochs");
     let report = json(&run.join("report.json"));
-    assert!(report["test"]["label"].as_str().is_some_and(|l| l.contains("held-out")));
-    assert!(report["val"]["label"].as_str().is_some_and(|l| l.contains("optimistic")));
+    assert!(
+        report["test"]["label"]
+            .as_str()
+            .is_some_and(|l| l.contains("held-out"))
+    );
+    assert!(
+        report["val"]["label"]
+            .as_str()
+            .is_some_and(|l| l.contains("optimistic"))
+    );
 
     // Evaluate the best checkpoint across datasets.
     let model = run.join("model_best.safetensors").display().to_string();
     let eval = scratch("eval");
-    let out = seglens(&["eval", "--model", &model, "--data", &demo("ct-lungs"), "--data", &demo("mri-lgg"), "--out", &eval.display().to_string(), "--backend", "cpu"]);
+    let out = seglens(&[
+        "eval",
+        "--model",
+        &model,
+        "--data",
+        &demo("ct-lungs"),
+        "--data",
+        &demo("mri-lgg"),
+        "--out",
+        &eval.display().to_string(),
+        "--backend",
+        "cpu",
+    ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("all-background prediction scores"), "{text}");
     let summary = json(&eval.join("summary.json"));
     assert_eq!(summary["datasets"]["ct-lungs"]["n_images"], 6);
     assert_eq!(summary["datasets"]["mri-lgg"]["n_images"], 6);
-    let per_image = std::fs::read_to_string(eval.join("ct-lungs/per_image.csv")).expect("per-image csv");
+    let per_image =
+        std::fs::read_to_string(eval.join("ct-lungs/per_image.csv")).expect("per-image csv");
     assert_eq!(per_image.lines().count(), 7);
 
     // Predict: one mask and one 16-bit probability map per image, at native size.
     let pred = scratch("pred");
-    seglens(&["predict", "--model", &model, "--data", &demo("ct-lungs"), "--out", &pred.display().to_string(), "--backend", "cpu"]);
-    let masks: Vec<_> = std::fs::read_dir(pred.join("masks")).expect("masks dir").collect();
+    seglens(&[
+        "predict",
+        "--model",
+        &model,
+        "--data",
+        &demo("ct-lungs"),
+        "--out",
+        &pred.display().to_string(),
+        "--backend",
+        "cpu",
+    ]);
+    let masks: Vec<_> = std::fs::read_dir(pred.join("masks"))
+        .expect("masks dir")
+        .collect();
     assert_eq!(masks.len(), 6);
     let prob = image::open(pred.join("probabilities/ID_0000_Z_0142.png")).expect("probability png");
     assert_eq!((prob.width(), prob.height()), (512, 512));
-    assert!(matches!(prob, image::DynamicImage::ImageLuma16(_)), "probabilities are 16-bit");
-    let mask = image::open(pred.join("masks/ID_0000_Z_0142.png")).expect("mask png").to_luma8();
-    assert!(mask.pixels().all(|p| p.0[0] == 0 || p.0[0] == 255), "masks are 0/255");
+    assert!(
+        matches!(prob, image::DynamicImage::ImageLuma16(_)),
+        "probabilities are 16-bit"
+    );
+    let mask = image::open(pred.join("masks/ID_0000_Z_0142.png"))
+        .expect("mask png")
+        .to_luma8();
+    assert!(
+        mask.pixels().all(|p| p.0[0] == 0 || p.0[0] == 255),
+        "masks are 0/255"
+    );
 
     // Sweep: 19 thresholds.
     let sweep = scratch("sweep");
-    let out = seglens(&["sweep", "--model", &model, "--data", &demo("mri-lgg"), "--out", &sweep.display().to_string(), "--backend", "cpu"]);
+    let out = seglens(&[
+        "sweep",
+        "--model",
+        &model,
+        "--data",
+        &demo("mri-lgg"),
+        "--out",
+        &sweep.display().to_string(),
+        "--backend",
+        "cpu",
+    ]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("threshold sweep"));
     let csv = std::fs::read_to_string(sweep.join("sweep.csv")).expect("sweep csv");
     assert_eq!(csv.lines().count(), 20, "header + 19 thresholds");
@@ -93,104 +187,286 @@ fn train_eval_predict_sweep_on_bundled_slices() {
 fn resuming_a_run_from_the_command_line_continues_it() {
     let run = scratch("resume");
     let run_s = run.display().to_string();
-    seglens(&["train", "--data", &demo("ct-lungs"), "--size", "32", "--epochs", "1", "--batch-size", "4", "--out", &run_s, "--backend", "cpu"]);
+    seglens(&[
+        "train",
+        "--data",
+        &demo("ct-lungs"),
+        "--size",
+        "32",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--out",
+        &run_s,
+        "--backend",
+        "cpu",
+    ]);
     // The finished run can be resumed (nothing left to do, and it says only that) and a
     // second train over it is refused.
     let again = seglens(&["train", "--resume", &run_s, "--backend", "cpu"]);
     let stderr = String::from_utf8_lossy(&again.stderr);
-    assert!(stderr.contains("already finished all its epochs") && !stderr.contains("training "), "{stderr}");
+    assert!(
+        stderr.contains("already finished all its epochs") && !stderr.contains("training "),
+        "{stderr}"
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_seglens"))
-        .args(["train", "--data", &demo("ct-lungs"), "--size", "32", "--epochs", "1", "--out", &run_s, "--backend", "cpu"])
+        .args([
+            "train",
+            "--data",
+            &demo("ct-lungs"),
+            "--size",
+            "32",
+            "--epochs",
+            "1",
+            "--out",
+            &run_s,
+            "--backend",
+            "cpu",
+        ])
         .output()
         .expect("runs");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already holds a run"));
     // Options a resumed run would ignore are refused, not silently dropped.
-    let out = Command::new(env!("CARGO_BIN_EXE_seglens")).args(["train", "--resume", &run_s, "--epochs", "5", "--backend", "cpu"]).output().expect("runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_seglens"))
+        .args([
+            "train",
+            "--resume",
+            &run_s,
+            "--epochs",
+            "5",
+            "--backend",
+            "cpu",
+        ])
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("'--resume <RESUME>' cannot be used with '--epochs <EPOCHS>'"), "{stderr}");
+    assert!(
+        stderr.contains("'--resume <RESUME>' cannot be used with '--epochs <EPOCHS>'"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(run);
 }
 
 #[test]
 fn predict_on_a_nifti_volume_writes_volumes_on_its_grid() {
     use seglens::data::nifti::{VoxelAxis, read_nifti};
-    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/formats/brain1_image.nii.gz");
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/cmunext-s-mri-lgg.safetensors");
+    let input =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/formats/brain1_image.nii.gz");
+    let model =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/cmunext-s-mri-lgg.safetensors");
     let out = scratch("nifti");
-    let run = seglens(&["predict", "--model", &model.display().to_string(), "--data", &input.display().to_string(), "--out", &out.display().to_string(), "--backend", "cpu", "--threshold", "0.3"]);
+    let run = seglens(&[
+        "predict",
+        "--model",
+        &model.display().to_string(),
+        "--data",
+        &input.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+        "--backend",
+        "cpu",
+        "--threshold",
+        "0.3",
+    ]);
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("of 1 inputs") && stderr.contains("scaled by each slice's own range"), "{stderr}");
+    assert!(
+        stderr.contains("of 1 inputs") && stderr.contains("scaled by each slice's own range"),
+        "{stderr}"
+    );
 
     let volume = read_nifti(&input).expect("input");
     let labels = read_nifti(&out.join("masks/brain1_image.nii.gz")).expect("label volume");
-    let probs = read_nifti(&out.join("probabilities/brain1_image.nii.gz")).expect("probability volume");
+    let probs =
+        read_nifti(&out.join("probabilities/brain1_image.nii.gz")).expect("probability volume");
     for v in [&labels, &probs] {
-        assert_eq!((v.dims, v.spacing_mm, v.affine), (volume.dims, volume.spacing_mm, volume.affine), "{}", v.path.display());
+        assert_eq!(
+            (v.dims, v.spacing_mm, v.affine),
+            (volume.dims, volume.spacing_mm, volume.affine),
+            "{}",
+            v.path.display()
+        );
     }
-    assert_eq!((labels.datatype.as_str(), probs.datatype.as_str()), ("Uint8", "Float32"));
+    assert_eq!(
+        (labels.datatype.as_str(), probs.datatype.as_str()),
+        ("Uint8", "Float32")
+    );
     assert!(probs.values.iter().all(|p| (0.0..=1.0).contains(p)));
-    assert!(labels.values.iter().zip(&probs.values).all(|(&l, &p)| l == f32::from(u8::from(p > 0.3))), "labels are the probabilities above --threshold");
+    assert!(
+        labels
+            .values
+            .iter()
+            .zip(&probs.values)
+            .all(|(&l, &p)| l == f32::from(u8::from(p > 0.3))),
+        "labels are the probabilities above --threshold"
+    );
 
     // Slice k of the probability volume is the model's map of the input's slice k, resized
     // back: predicted here through the library, one slice at a time.
-    let predictor = seglens::infer::Predictor::open(&model, None, seglens::backend::select(seglens::backend::BackendRequest::Cpu).expect("cpu")).expect("model");
+    let predictor = seglens::infer::Predictor::open(
+        &model,
+        None,
+        seglens::backend::select(seglens::backend::BackendRequest::Cpu).expect("cpu"),
+    )
+    .expect("model");
     let size = predictor.input_size();
     let [ni, nj, _] = volume.dims;
     for k in [3, 12] {
         let slice = volume.slice(VoxelAxis::K, k, None).expect("slice");
-        let input = seglens::data::preprocess::prepare(seglens::data::preprocess::SourcePixels::Scalar(&slice), None, &predictor.loaded.meta.input, &Default::default(), seglens::data::augment::Augmentation::NONE).expect("prepared");
+        let input = seglens::data::preprocess::prepare(
+            seglens::data::preprocess::SourcePixels::Scalar(&slice),
+            None,
+            &predictor.loaded.meta.input,
+            &Default::default(),
+            seglens::data::augment::Augmentation::NONE,
+        )
+        .expect("prepared");
         let logits = predictor.logits(&[input.image.as_slice()]).expect("logits");
-        let expected = seglens::metrics::resize_bilinear(&seglens::infer::sigmoid(&logits[0]), (size, size), (ni, nj)).expect("resize");
+        let expected = seglens::metrics::resize_bilinear(
+            &seglens::infer::sigmoid(&logits[0]),
+            (size, size),
+            (ni, nj),
+        )
+        .expect("resize");
         let got = &probs.values[k * ni * nj..(k + 1) * ni * nj];
-        let worst = got.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let worst = got
+            .iter()
+            .zip(&expected)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
         assert!(worst < 1e-5, "slice {k}: max difference {worst}");
-        assert_eq!(probs.value(40, 200, k), expected[200 * ni + 40], "row j, column i");
+        assert_eq!(
+            probs.value(40, 200, k),
+            expected[200 * ni + 40],
+            "row j, column i"
+        );
     }
     let _ = std::fs::remove_dir_all(out);
 }
 
 #[test]
 fn compare_pairs_two_models_image_by_image() {
-    let lungs = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/cmunext-s-ct-lungs.safetensors").display().to_string();
-    let mix = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/cmunext-s-mix.safetensors").display().to_string();
+    let lungs = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/models/cmunext-s-ct-lungs.safetensors")
+        .display()
+        .to_string();
+    let mix = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/models/cmunext-s-mix.safetensors")
+        .display()
+        .to_string();
     let (out, eval) = (scratch("compare"), scratch("compare-eval"));
-    let run = seglens(&["compare", "--model-a", &lungs, "--model-b", &mix, "--data", &demo("ct-lungs"), "--out", &out.display().to_string(), "--backend", "cpu"]);
+    let run = seglens(&[
+        "compare",
+        "--model-a",
+        &lungs,
+        "--model-b",
+        &mix,
+        "--data",
+        &demo("ct-lungs"),
+        "--out",
+        &out.display().to_string(),
+        "--backend",
+        "cpu",
+    ]);
     let text = String::from_utf8_lossy(&run.stdout);
-    assert!(text.contains("ct-lungs: 6 images scored by both models") && text.contains("A − B"), "{text}");
+    assert!(
+        text.contains("ct-lungs: 6 images scored by both models") && text.contains("A − B"),
+        "{text}"
+    );
     // Each model's per-image Dice is what `eval` gives it alone.
-    seglens(&["eval", "--model", &lungs, "--data", &demo("ct-lungs"), "--out", &eval.display().to_string(), "--backend", "cpu"]);
+    seglens(&[
+        "eval",
+        "--model",
+        &lungs,
+        "--data",
+        &demo("ct-lungs"),
+        "--out",
+        &eval.display().to_string(),
+        "--backend",
+        "cpu",
+    ]);
     let eval_csv = std::fs::read_to_string(eval.join("per_image.csv")).expect("eval csv");
-    let eval_dice: std::collections::BTreeMap<String, f64> = eval_csv.lines().skip(1).map(|l| {
-        let f: Vec<&str> = l.split(',').collect();
-        (f[1].to_string(), f[6].parse().expect("dice"))
-    }).collect();
+    let eval_dice: std::collections::BTreeMap<String, f64> = eval_csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].to_string(), f[6].parse().expect("dice"))
+        })
+        .collect();
     let csv = std::fs::read_to_string(out.join("compare.csv")).expect("compare csv");
     assert_eq!(csv.lines().count(), 7, "header + 6 images");
     let mut diffs = Vec::new();
     for line in csv.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
-        let (a, b, d): (f64, f64, f64) = (f[4].parse().expect("a"), f[5].parse().expect("b"), f[6].parse().expect("a-b"));
-        assert!((a - eval_dice[f[1]]).abs() < 1e-6, "{}: compare {a} vs eval {}", f[1], eval_dice[f[1]]);
+        let (a, b, d): (f64, f64, f64) = (
+            f[4].parse().expect("a"),
+            f[5].parse().expect("b"),
+            f[6].parse().expect("a-b"),
+        );
+        assert!(
+            (a - eval_dice[f[1]]).abs() < 1e-6,
+            "{}: compare {a} vs eval {}",
+            f[1],
+            eval_dice[f[1]]
+        );
         assert!((d - (a - b)).abs() < 2e-6);
         diffs.push(a - b);
     }
     let report = json(&out.join("compare.json"));
-    let mean = report["all"]["dice"]["difference"]["difference"]["mean"].as_f64().expect("mean difference");
-    assert!((mean - diffs.iter().sum::<f64>() / 6.0).abs() < 1e-5, "{mean}");
+    let mean = report["all"]["dice"]["difference"]["difference"]["mean"]
+        .as_f64()
+        .expect("mean difference");
+    assert!(
+        (mean - diffs.iter().sum::<f64>() / 6.0).abs() < 1e-5,
+        "{mean}"
+    );
     assert_eq!(report["all"]["n_paired"], 6);
-    assert!(report["all"]["dice_per_patient"].is_null(), "finding-lungs-ct names carry no patient");
+    assert!(
+        report["all"]["dice_per_patient"].is_null(),
+        "finding-lungs-ct names carry no patient"
+    );
 
     // TCGA names carry the patient: the per-patient comparison exists, one pair per patient.
-    let (lgg, mri) = (Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/cmunext-s-mri-lgg.safetensors").display().to_string(), scratch("compare-mri"));
-    seglens(&["compare", "--model-a", &lgg, "--model-b", &mix, "--data", &demo("mri-lgg"), "--out", &mri.display().to_string(), "--backend", "cpu"]);
+    let (lgg, mri) = (
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("assets/models/cmunext-s-mri-lgg.safetensors")
+            .display()
+            .to_string(),
+        scratch("compare-mri"),
+    );
+    seglens(&[
+        "compare",
+        "--model-a",
+        &lgg,
+        "--model-b",
+        &mix,
+        "--data",
+        &demo("mri-lgg"),
+        "--out",
+        &mri.display().to_string(),
+        "--backend",
+        "cpu",
+    ]);
     let report = json(&mri.join("compare.json"));
     let csv = std::fs::read_to_string(mri.join("compare.csv")).expect("compare csv");
-    let patients: std::collections::BTreeSet<&str> = csv.lines().skip(1).map(|l| l.split(',').nth(2).expect("group")).collect();
-    assert!(!patients.contains(""), "every TCGA slice has its patient: {patients:?}");
+    let patients: std::collections::BTreeSet<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).expect("group"))
+        .collect();
+    assert!(
+        !patients.contains(""),
+        "every TCGA slice has its patient: {patients:?}"
+    );
     let per_patient = &report["all"]["dice_per_patient"]["difference"]["difference"];
-    assert_eq!(per_patient["n"].as_u64().expect("n") + per_patient["n_excluded"].as_u64().expect("excluded"), patients.len() as u64);
+    assert_eq!(
+        per_patient["n"].as_u64().expect("n")
+            + per_patient["n_excluded"].as_u64().expect("excluded"),
+        patients.len() as u64
+    );
     let _ = std::fs::remove_dir_all(mri);
     let _ = std::fs::remove_dir_all(out);
     let _ = std::fs::remove_dir_all(eval);

@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use seglens::backend::{BackendRequest, select};
 use seglens::model::Variant;
 use seglens::rng::SplitMix64;
-use seglens::train::{InMemorySource, OptimizerConfig, RunConfig, Sample, SampleSource, TrainConfig, TrainControl, TrainEvent, TrainOutcome, files, train};
+use seglens::train::{
+    InMemorySource, OptimizerConfig, RunConfig, Sample, SampleSource, TrainConfig, TrainControl,
+    TrainEvent, TrainOutcome, files, train,
+};
 
 const SIZE: usize = 32;
 
@@ -26,14 +29,20 @@ fn disks(count: usize, seed: u64) -> InMemorySource {
                 let inside = ((y as f64 - cy).powi(2) + (x as f64 - cx).powi(2)).sqrt() <= r;
                 mask[y * SIZE + x] = f32::from(u8::from(inside));
                 for c in 0..3 {
-                    image[c * SIZE * SIZE + y * SIZE + x] = if inside { 1.0 } else { 0.0 } + 0.3 * rng.normal() as f32;
+                    image[c * SIZE * SIZE + y * SIZE + x] =
+                        if inside { 1.0 } else { 0.0 } + 0.3 * rng.normal() as f32;
                 }
             }
         }
         samples.push(Sample { image, mask });
     }
     let names = (0..count).map(|i| format!("disk_{i}")).collect();
-    InMemorySource { samples, names, channels: 3, size: SIZE }
+    InMemorySource {
+        samples,
+        names,
+        channels: 3,
+        size: SIZE,
+    }
 }
 
 fn config(epochs: usize, batch: usize) -> RunConfig {
@@ -41,19 +50,36 @@ fn config(epochs: usize, batch: usize) -> RunConfig {
     train.epochs = epochs;
     train.batch_size = batch;
     train.input.size = SIZE;
-    train.optimizer = OptimizerConfig::Sgd { lr: 0.05, momentum: 0.9, weight_decay: 1e-4 };
+    train.optimizer = OptimizerConfig::Sgd {
+        lr: 0.05,
+        momentum: 0.9,
+        weight_decay: 1e-4,
+    };
     train.seed = 7;
-    RunConfig { train, data: serde_json::json!({ "source": "generated disks" }) }
+    RunConfig {
+        train,
+        data: serde_json::json!({ "source": "generated disks" }),
+    }
 }
 
 fn run_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("seglens-train-test-{}-{name}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("seglens-train-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
 
 fn step_losses(events: &[TrainEvent]) -> Vec<(usize, f64)> {
-    events.iter().filter_map(|e| if let TrainEvent::Step { step, loss, .. } = e { Some((*step, *loss)) } else { None }).collect()
+    events
+        .iter()
+        .filter_map(|e| {
+            if let TrainEvent::Step { step, loss, .. } = e {
+                Some((*step, *loss))
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 #[test]
@@ -65,15 +91,34 @@ fn loss_falls_and_interrupted_run_resumes_exactly() {
     // Uninterrupted run.
     let dir_a = run_dir("a");
     let mut events_a = Vec::new();
-    let outcome = train(&run, &train_set, &val_set, &dir_a, &device, &TrainControl::default(), false, &mut |e| events_a.push(e)).expect("run a");
-    let TrainOutcome::Finished { state } = outcome else { panic!("run a should finish") };
+    let outcome = train(
+        &run,
+        &train_set,
+        &val_set,
+        &dir_a,
+        &device,
+        &TrainControl::default(),
+        false,
+        &mut |e| events_a.push(e),
+    )
+    .expect("run a");
+    let TrainOutcome::Finished { state } = outcome else {
+        panic!("run a should finish")
+    };
     let losses_a = step_losses(&events_a);
     assert_eq!(losses_a.len(), 6);
     assert_eq!(state.history.len(), 3, "validated every epoch");
     let first_epoch = (losses_a[0].1 + losses_a[1].1) / 2.0;
     let last_epoch = (losses_a[4].1 + losses_a[5].1) / 2.0;
     assert!(last_epoch < first_epoch, "loss falls: {losses_a:?}");
-    for f in [files::BEST, files::LAST, files::CONFIG, files::STATE, files::STEPS_CSV, files::EPOCHS_CSV] {
+    for f in [
+        files::BEST,
+        files::LAST,
+        files::CONFIG,
+        files::STATE,
+        files::STEPS_CSV,
+        files::EPOCHS_CSV,
+    ] {
         assert!(dir_a.join(f).exists(), "{f} written");
     }
     let steps_csv = std::fs::read_to_string(dir_a.join(files::STEPS_CSV)).expect("csv");
@@ -83,29 +128,68 @@ fn loss_falls_and_interrupted_run_resumes_exactly() {
     let dir_b = run_dir("b");
     let control = TrainControl::default();
     let mut events_b = Vec::new();
-    let outcome = train(&run, &train_set, &val_set, &dir_b, &device, &control, false, &mut |e| {
-        if matches!(e, TrainEvent::Step { step: 2, .. }) {
-            control.cancel();
-        }
-        events_b.push(e);
-    })
+    let outcome = train(
+        &run,
+        &train_set,
+        &val_set,
+        &dir_b,
+        &device,
+        &control,
+        false,
+        &mut |e| {
+            if matches!(e, TrainEvent::Step { step: 2, .. }) {
+                control.cancel();
+            }
+            events_b.push(e);
+        },
+    )
     .expect("run b, first part");
-    let TrainOutcome::Cancelled { state } = outcome else { panic!("run b should be cancelled") };
+    let TrainOutcome::Cancelled { state } = outcome else {
+        panic!("run b should be cancelled")
+    };
     assert_eq!(state.next_step, 3);
     assert!(events_b.contains(&TrainEvent::Cancelled { next_step: 3 }));
 
     let mut events_resumed = Vec::new();
-    let outcome = train(&run, &train_set, &val_set, &dir_b, &device, &TrainControl::default(), true, &mut |e| events_resumed.push(e))
-        .expect("run b, resumed");
+    let outcome = train(
+        &run,
+        &train_set,
+        &val_set,
+        &dir_b,
+        &device,
+        &TrainControl::default(),
+        true,
+        &mut |e| events_resumed.push(e),
+    )
+    .expect("run b, resumed");
     assert!(matches!(outcome, TrainOutcome::Finished { .. }));
-    assert!(matches!(events_resumed[0], TrainEvent::Started { start_step: 3, .. }));
+    assert!(matches!(
+        events_resumed[0],
+        TrainEvent::Started { start_step: 3, .. }
+    ));
     let mut losses_b = step_losses(&events_b);
     losses_b.extend(step_losses(&events_resumed));
-    assert_eq!(losses_b, losses_a, "resumed run reproduces the uninterrupted run's losses exactly");
+    assert_eq!(
+        losses_b, losses_a,
+        "resumed run reproduces the uninterrupted run's losses exactly"
+    );
 
     // Starting a new run over an existing one is refused.
-    let err = train(&run, &train_set, &val_set, &dir_b, &device, &TrainControl::default(), false, &mut |_| {}).expect_err("refused");
-    assert!(format!("{err:#}").contains("already holds a run"), "{err:#}");
+    let err = train(
+        &run,
+        &train_set,
+        &val_set,
+        &dir_b,
+        &device,
+        &TrainControl::default(),
+        false,
+        &mut |_| {},
+    )
+    .expect_err("refused");
+    assert!(
+        format!("{err:#}").contains("already holds a run"),
+        "{err:#}"
+    );
     let _ = std::fs::remove_dir_all(dir_a);
     let _ = std::fs::remove_dir_all(dir_b);
 }
@@ -143,19 +227,47 @@ impl SampleSource for PoisonAfter {
 fn nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
     let device = select(BackendRequest::Cpu).expect("cpu");
     // 4 samples, batch 4: one step per epoch; reads 9.. (epoch 2) are poisoned.
-    let poisoned = PoisonAfter { inner: disks(4, 3), reads: AtomicUsize::new(0), poison_after: 8 };
+    let poisoned = PoisonAfter {
+        inner: disks(4, 3),
+        reads: AtomicUsize::new(0),
+        poison_after: 8,
+    };
     let val_set = disks(2, 4);
     let run = config(4, 4);
     let dir = run_dir("nan");
     let mut events = Vec::new();
-    let err = train(&run, &poisoned, &val_set, &dir, &device, &TrainControl::default(), false, &mut |e| events.push(e)).expect_err("NaN stops the run");
+    let err = train(
+        &run,
+        &poisoned,
+        &val_set,
+        &dir,
+        &device,
+        &TrainControl::default(),
+        false,
+        &mut |e| events.push(e),
+    )
+    .expect_err("NaN stops the run");
     let text = format!("{err:#}");
-    assert!(text.contains("loss became NaN at step 2 (epoch 2)"), "{text}");
+    assert!(
+        text.contains("loss became NaN at step 2 (epoch 2)"),
+        "{text}"
+    );
     assert!(matches!(events.last(), Some(TrainEvent::Failed { .. })));
-    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join(files::STATE)).expect("state kept")).expect("json");
-    assert_eq!(state["next_step"], 2, "the last good checkpoint is the one after epoch 1");
-    let loaded = seglens::model::load_model(&dir.join(files::LAST), None, &device.device).expect("last checkpoint loads");
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(files::STATE)).expect("state kept"))
+            .expect("json");
+    assert_eq!(
+        state["next_step"], 2,
+        "the last good checkpoint is the one after epoch 1"
+    );
+    let loaded = seglens::model::load_model(&dir.join(files::LAST), None, &device.device)
+        .expect("last checkpoint loads");
     let dict = seglens::model::StateDict::from_model(&loaded.model).expect("dict");
-    assert!(dict.tensors.values().all(|t| t.data.iter().all(|v| v.is_finite())), "kept weights are finite");
+    assert!(
+        dict.tensors
+            .values()
+            .all(|t| t.data.iter().all(|v| v.is_finite())),
+        "kept weights are finite"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -26,7 +26,9 @@ fn settle(h: &mut H) {
 /// A private copy of the bundled CT demo (the test writes masks into it).
 fn demo_copy(tag: &str) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/ct-lungs");
-    let dst = std::env::temp_dir().join(format!("seglens-annotate-{tag}-{}", std::process::id())).join("ct-lungs");
+    let dst = std::env::temp_dir()
+        .join(format!("seglens-annotate-{tag}-{}", std::process::id()))
+        .join("ct-lungs");
     let _ = std::fs::remove_dir_all(dst.parent().unwrap());
     for sub in ["images", "masks"] {
         std::fs::create_dir_all(dst.join(sub)).unwrap();
@@ -43,9 +45,16 @@ fn open(dataset: &Path) -> H {
         .with_size([1400.0, 900.0])
         .with_max_steps(50)
         .with_accessibility_check(false)
-        .build_eframe(|cc| SegApp::new(cc, Arc::new(RealBackend::new(BackendRequest::Cpu)), Arc::new(FixedDialogs::default())));
+        .build_eframe(|cc| {
+            SegApp::new(
+                cc,
+                Arc::new(RealBackend::new(BackendRequest::Cpu)),
+                Arc::new(FixedDialogs::default()),
+            )
+        });
     settle(&mut h);
-    h.state_mut().run_commands(vec![AppCommand::OpenPath(dataset.to_path_buf())]);
+    h.state_mut()
+        .run_commands(vec![AppCommand::OpenPath(dataset.to_path_buf())]);
     settle(&mut h);
     assert_eq!(h.state().state.dataset_path.as_deref(), Some(dataset));
     h
@@ -54,7 +63,12 @@ fn open(dataset: &Path) -> H {
 /// The GT the app shows for entry 0 (the edited mask once edited).
 fn shown_mask(h: &H) -> Vec<u8> {
     let id = &h.state().state.entries[0].id;
-    h.state().caches.loaded[id].gt.as_ref().expect("a mask").data.clone()
+    h.state().caches.loaded[id]
+        .gt
+        .as_ref()
+        .expect("a mask")
+        .data
+        .clone()
 }
 
 /// Screen position of image pixel (x, y)'s centre in pane 0.
@@ -69,7 +83,12 @@ fn brush_drag(h: &mut H, a: (f32, f32), b: (f32, f32)) {
     let start = screen_of(h, a.0, a.1);
     h.event(egui::Event::PointerMoved(start));
     h.step();
-    h.event(egui::Event::PointerButton { pos: start, button: PointerButton::Primary, pressed: true, modifiers: Modifiers::NONE });
+    h.event(egui::Event::PointerButton {
+        pos: start,
+        button: PointerButton::Primary,
+        pressed: true,
+        modifiers: Modifiers::NONE,
+    });
     h.step();
     for k in 1..=10 {
         let t = k as f32 / 10.0;
@@ -78,7 +97,12 @@ fn brush_drag(h: &mut H, a: (f32, f32), b: (f32, f32)) {
         h.step();
     }
     let end = screen_of(h, b.0, b.1);
-    h.event(egui::Event::PointerButton { pos: end, button: PointerButton::Primary, pressed: false, modifiers: Modifiers::NONE });
+    h.event(egui::Event::PointerButton {
+        pos: end,
+        button: PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
     h.step();
     h.run();
 }
@@ -96,12 +120,25 @@ fn paint(h: &mut H, original: &[u8]) -> Vec<u8> {
     h.state_mut().annotation.radius = 3.0;
     brush_drag(h, (20.0, 30.0), (60.0, 30.0));
     let painted = shown_mask(h);
-    let changed: Vec<usize> = (0..painted.len()).filter(|&i| painted[i] != original[i]).collect();
-    assert!(changed.len() > 100, "the stroke painted {} pixels", changed.len());
+    let changed: Vec<usize> = (0..painted.len())
+        .filter(|&i| painted[i] != original[i])
+        .collect();
+    assert!(
+        changed.len() > 100,
+        "the stroke painted {} pixels",
+        changed.len()
+    );
     for &i in &changed {
         let (x, y) = (i % 512, i / 512);
-        assert_eq!((original[i], painted[i]), (0, 1), "the brush only adds foreground");
-        assert!((14..=66).contains(&x) && (24..=36).contains(&y), "pixel ({x}, {y}) is off the stroke");
+        assert_eq!(
+            (original[i], painted[i]),
+            (0, 1),
+            "the brush only adds foreground"
+        );
+        assert!(
+            (14..=66).contains(&x) && (24..=36).contains(&y),
+            "pixel ({x}, {y}) is off the stroke"
+        );
     }
     painted
 }
@@ -110,18 +147,30 @@ fn paint(h: &mut H, original: &[u8]) -> Vec<u8> {
 fn paint_undo_redo_save_and_reopen() {
     let dataset = demo_copy("save");
     let mut h = open(&dataset);
-    let mask_file = dataset.join("masks").join(h.state().state.entries[0].name.clone());
+    let mask_file = dataset
+        .join("masks")
+        .join(h.state().state.entries[0].name.clone());
     let original_bytes = std::fs::read(&mask_file).unwrap();
     let original = shown_mask(&h);
 
     let painted = paint(&mut h, &original);
-    assert!(h.state().annotation.is_dirty(&h.state().state.entries[0].id), "unsaved marker");
+    assert!(
+        h.state()
+            .annotation
+            .is_dirty(&h.state().state.entries[0].id),
+        "unsaved marker"
+    );
     h.get_by_label("unsaved changes");
 
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     h.run();
     assert_eq!(shown_mask(&h), original, "undo restores the mask exactly");
-    assert!(!h.state().annotation.is_dirty(&h.state().state.entries[0].id), "back at the saved state");
+    assert!(
+        !h.state()
+            .annotation
+            .is_dirty(&h.state().state.entries[0].id),
+        "back at the saved state"
+    );
     h.key_press_modifiers(Modifiers::COMMAND, Key::Y);
     h.run();
     assert_eq!(shown_mask(&h), painted, "redo repaints it");
@@ -132,20 +181,45 @@ fn paint_undo_redo_save_and_reopen() {
     h.get_by_label("save mask").click_accesskit();
     h.run();
     settle(&mut h);
-    assert!(!h.state().annotation.is_dirty(&h.state().state.entries[0].id), "saved");
+    assert!(
+        !h.state()
+            .annotation
+            .is_dirty(&h.state().state.entries[0].id),
+        "saved"
+    );
     let saved = gray_pixels(&mask_file);
-    assert_eq!(saved, painted.iter().map(|&v| v * 255).collect::<Vec<u8>>(), "0/255 PNG with the painted pixels");
-    let backups: Vec<PathBuf> = std::fs::read_dir(dataset.join(".seglens/backups")).expect("backup folder").map(|e| e.unwrap().path()).collect();
+    assert_eq!(
+        saved,
+        painted.iter().map(|&v| v * 255).collect::<Vec<u8>>(),
+        "0/255 PNG with the painted pixels"
+    );
+    let backups: Vec<PathBuf> = std::fs::read_dir(dataset.join(".seglens/backups"))
+        .expect("backup folder")
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(backups.len(), 1);
-    assert_eq!(std::fs::read(&backups[0]).unwrap(), original_bytes, "the previous version is kept byte for byte");
-    let leftovers: Vec<_> = std::fs::read_dir(dataset.join("masks")).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().starts_with('.')).collect();
+    assert_eq!(
+        std::fs::read(&backups[0]).unwrap(),
+        original_bytes,
+        "the previous version is kept byte for byte"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dataset.join("masks"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with('.'))
+        .collect();
     assert!(leftovers.is_empty(), "no temporary files: {leftovers:?}");
 
     // Reopen: the pairing reads the saved mask.
-    h.state_mut().run_commands(vec![AppCommand::OpenPath(dataset.clone())]);
+    h.state_mut()
+        .run_commands(vec![AppCommand::OpenPath(dataset.clone())]);
     settle(&mut h);
     assert!(h.state().annotation.edits.is_empty());
-    assert_eq!(shown_mask(&h), painted, "the reopened image has the saved mask");
+    assert_eq!(
+        shown_mask(&h),
+        painted,
+        "the reopened image has the saved mask"
+    );
     drop(h);
     let _ = std::fs::remove_dir_all(dataset.parent().unwrap());
 }
@@ -158,23 +232,38 @@ fn unsaved_edits_are_recovered_after_the_app_is_dropped() {
         let original = shown_mask(&h);
         let painted = paint(&mut h, &original);
         settle(&mut h); // the autosave job has run
-        let file = dataset.join("masks").join(h.state().state.entries[0].name.clone());
+        let file = dataset
+            .join("masks")
+            .join(h.state().state.entries[0].name.clone());
         drop(h); // no save: as after a crash
         let mut h = open(&dataset);
         assert_eq!(shown_mask(&h), original, "the mask file was not touched");
-        assert_eq!(h.state().annotation.recovered.len(), 1, "the unsaved edit is offered");
+        assert_eq!(
+            h.state().annotation.recovered.len(),
+            1,
+            "the unsaved edit is offered"
+        );
         h.get_by_label("restore unsaved edits").click_accesskit();
         h.run();
         assert_eq!(shown_mask(&h), painted, "restored");
-        assert!(h.state().annotation.is_dirty(&h.state().state.entries[0].id), "and still unsaved");
+        assert!(
+            h.state()
+                .annotation
+                .is_dirty(&h.state().state.entries[0].id),
+            "and still unsaved"
+        );
         // Opening another dataset now asks first; keeping the edits leaves everything as is.
-        h.state_mut().run_commands(vec![AppCommand::OpenPath(dataset.clone())]);
+        h.state_mut()
+            .run_commands(vec![AppCommand::OpenPath(dataset.clone())]);
         h.run();
         h.get_by_label("keep editing").click_accesskit();
         h.run();
         assert_eq!(shown_mask(&h), painted);
         file
     };
-    assert_eq!(gray_pixels(&mask_file).iter().filter(|&&v| v > 0).count() > 0, true);
+    assert_eq!(
+        gray_pixels(&mask_file).iter().filter(|&&v| v > 0).count() > 0,
+        true
+    );
     let _ = std::fs::remove_dir_all(dataset.parent().unwrap());
 }

@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use egui_kittest::Harness;
 use egui::Key;
+use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use seglens::app::backend::{FakeBackend, ModelId};
 use seglens::app::evaluation::POLICY;
@@ -60,11 +60,16 @@ fn inference_then_threshold_slider_updates_metrics() {
     let mut h = harness();
     h.get_by_label("run on dataset").click();
     settle(&mut h);
-    assert_eq!(h.state().caches.predictions.len(), 6, "every entry predicted");
+    assert_eq!(
+        h.state().caches.predictions.len(),
+        6,
+        "every entry predicted"
+    );
     assert!(h.state().state.inference.is_none(), "job finished");
 
     for t in [0.5f32, 0.3, 0.82] {
-        h.get_by_role_and_label(egui::accesskit::Role::Slider, "threshold").set_value_accesskit(f64::from(t));
+        h.get_by_role_and_label(egui::accesskit::Role::Slider, "threshold")
+            .set_value_accesskit(f64::from(t));
         h.run();
         let shown = h.state().settings.threshold;
         assert!((shown - t).abs() < 1e-6, "slider moved to {t}, got {shown}");
@@ -75,7 +80,8 @@ fn inference_then_threshold_slider_updates_metrics() {
         assert_eq!(h.state_mut().current_scores(), Some(expected));
     }
     // The keyboard moves the slider by its step too.
-    h.get_by_role_and_label(egui::accesskit::Role::Slider, "threshold").focus();
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "threshold")
+        .focus();
     h.run();
     h.key_press(Key::ArrowRight);
     h.run();
@@ -97,10 +103,18 @@ fn dataset_list_sorts_worst_first_and_shows_warnings() {
     let rows = visible_rows(app);
     let dice: Vec<Option<f64>> = rows
         .iter()
-        .map(|&i| app.list_scores.by_entry.get(&app.state.entries[i].id).and_then(|s| s.dice))
+        .map(|&i| {
+            app.list_scores
+                .by_entry
+                .get(&app.state.entries[i].id)
+                .and_then(|s| s.dice)
+        })
         .collect();
     let scored: Vec<f64> = dice.iter().flatten().copied().collect();
-    assert!(scored.windows(2).all(|w| w[0] <= w[1]), "worst first: {dice:?}");
+    assert!(
+        scored.windows(2).all(|w| w[0] <= w[1]),
+        "worst first: {dice:?}"
+    );
     // Unscored (no GT, or empty GT and empty prediction) rows come last.
     let first_none = dice.iter().position(Option::is_none).unwrap_or(dice.len());
     assert!(dice[first_none..].iter().all(Option::is_none));
@@ -108,7 +122,8 @@ fn dataset_list_sorts_worst_first_and_shows_warnings() {
     let e = expected_scores(1, "fake-sharp", 0.5);
     h.get_by_label(&seglens::app::evaluation::format_score(e.dice));
     // Entry 3 has no mask: its warning is in the list.
-    h.get_by_label("2 of 6 images have pairing or audit warnings").hover();
+    h.get_by_label("2 of 6 images have pairing or audit warnings")
+        .hover();
 }
 
 #[test]
@@ -124,17 +139,30 @@ fn overlay_toggles_change_settings_and_pixels() {
     let mut h = harness();
     h.get_by_label("run on image").click();
     settle(&mut h);
-    let before = h.state().panes_rt[0].cpu_texture.as_ref().map(|t| t.2).expect("cpu texture");
+    let before = h.state().panes_rt[0]
+        .cpu_texture
+        .as_ref()
+        .map(|t| t.2)
+        .expect("cpu texture");
     for name in ["heatmap", "error map", "entropy"] {
-        h.get_by_role_and_label(egui::accesskit::Role::CheckBox, name).click();
+        h.get_by_role_and_label(egui::accesskit::Role::CheckBox, name)
+            .click();
         h.run();
     }
-    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "ground truth").click();
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "ground truth")
+        .click();
     h.run();
     let o = h.state().settings.overlays;
     assert!(o.heatmap.visible && o.error.visible && o.entropy.visible && !o.gt.visible);
-    let after = h.state().panes_rt[0].cpu_texture.as_ref().map(|t| t.2).expect("cpu texture");
-    assert_ne!(before.flags, after.flags, "the compositor got the new overlays");
+    let after = h.state().panes_rt[0]
+        .cpu_texture
+        .as_ref()
+        .map(|t| t.2)
+        .expect("cpu texture");
+    assert_ne!(
+        before.flags, after.flags,
+        "the compositor got the new overlays"
+    );
 }
 
 #[test]
@@ -145,15 +173,21 @@ fn side_by_side_panes_link_and_unlink() {
     h.get_by_label("3 panes").click();
     settle(&mut h);
     assert_eq!(h.state().state.panes.len(), 3);
-    assert!(h.state().panes_rt.iter().take(3).all(|r| r.data.is_some()), "every pane has an image");
+    assert!(
+        h.state().panes_rt.iter().take(3).all(|r| r.data.is_some()),
+        "every pane has an image"
+    );
     // Linked: every pane uses the global threshold.
-    h.get_by_role_and_label(egui::accesskit::Role::Slider, "threshold").set_value_accesskit(0.4);
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "threshold")
+        .set_value_accesskit(0.4);
     h.run();
     assert!((0..3).all(|k| (h.state().pane_threshold(k) - 0.4).abs() < 1e-6));
     // Unlinked: pane thresholds are their own and appear as sliders.
     h.get_by_label("link zoom, pan and threshold").click();
     h.run();
-    let sliders = h.get_all_by_role_and_label(egui::accesskit::Role::Slider, "pane threshold").count();
+    let sliders = h
+        .get_all_by_role_and_label(egui::accesskit::Role::Slider, "pane threshold")
+        .count();
     assert_eq!(sliders, 2);
     h.state_mut().state.panes[1].threshold = 0.7;
     h.state_mut().state.panes[1].model = Some(ModelId("fake-soft".into()));
@@ -182,7 +216,10 @@ fn open_folder_through_the_dialog_trait() {
     settle(&mut h);
     assert_eq!(h.state().state.entries.len(), 4);
     h.get_by_role_and_label(egui::accesskit::Role::Button, "mri_study_000.png");
-    assert_eq!(h.state().settings.recent.first(), Some(&PathBuf::from("fake://mri_study")));
+    assert_eq!(
+        h.state().settings.recent.first(),
+        Some(&PathBuf::from("fake://mri_study"))
+    );
 }
 
 #[test]
@@ -214,7 +251,10 @@ fn cancel_stops_a_dataset_run() {
     h.run(); // The click is applied in a frame; only then wait for the job.
     settle(&mut h);
     assert!(h.state().state.inference.is_none());
-    assert!(h.state().caches.predictions.len() < 6, "cancelled before the end");
+    assert!(
+        h.state().caches.predictions.len() < 6,
+        "cancelled before the end"
+    );
     h.get_by_label("inference cancelled");
 }
 
@@ -244,9 +284,18 @@ fn wgpu_harness_draws_through_the_shader() {
         .with_max_steps(50)
         .with_accessibility_check(false)
         .wgpu()
-        .build_eframe(|cc| SegApp::new(cc, Arc::new(FakeBackend::default()), Arc::new(FixedDialogs::default())));
+        .build_eframe(|cc| {
+            SegApp::new(
+                cc,
+                Arc::new(FakeBackend::default()),
+                Arc::new(FixedDialogs::default()),
+            )
+        });
     settle(&mut h);
-    assert!(h.state().gpu_available(), "wgpu render state reached the app");
+    assert!(
+        h.state().gpu_available(),
+        "wgpu render state reached the app"
+    );
     h.get_by_label("run on image").click();
     settle(&mut h);
     h.get_by_label("overlays: wgpu shader");
@@ -264,9 +313,13 @@ fn settings_round_trip_through_serde() {
     let json = serde_json::to_string(&s).expect("serialize");
     let back: seglens::app::settings::Settings = serde_json::from_str(&json).expect("deserialize");
     assert_eq!(back, s);
-    assert_eq!(back.recent, vec![PathBuf::from("/data/a"), PathBuf::from("/data/b")]);
+    assert_eq!(
+        back.recent,
+        vec![PathBuf::from("/data/a"), PathBuf::from("/data/b")]
+    );
     // Missing fields take defaults.
-    let partial: seglens::app::settings::Settings = serde_json::from_str(r#"{"threshold":0.2}"#).expect("partial");
+    let partial: seglens::app::settings::Settings =
+        serde_json::from_str(r#"{"threshold":0.2}"#).expect("partial");
     assert_eq!(partial.threshold, 0.2);
     assert!(partial.linked_panes);
 }
@@ -287,7 +340,12 @@ fn wheel_zooms_and_drag_pans_the_viewer() {
     });
     h.run();
     let v = h.state().state.shared_view;
-    assert!(!v.fit && v.zoom > fit_zoom * 1.05, "zoomed in: {} → {}", fit_zoom, v.zoom);
+    assert!(
+        !v.fit && v.zoom > fit_zoom * 1.05,
+        "zoomed in: {} → {}",
+        fit_zoom,
+        v.zoom
+    );
 
     let c0 = v.center;
     h.drag_at(p);
@@ -297,7 +355,10 @@ fn wheel_zooms_and_drag_pans_the_viewer() {
     h.drop_at(p + egui::vec2(40.0, 20.0));
     h.run();
     let v = h.state().state.shared_view;
-    assert!(v.center.x < c0.x && v.center.y < c0.y, "dragging right/down moves the image right/down");
+    assert!(
+        v.center.x < c0.x && v.center.y < c0.y,
+        "dragging right/down moves the image right/down"
+    );
     // The readout follows the pointer.
     h.hover_at(p);
     h.run();

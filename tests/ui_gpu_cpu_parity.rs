@@ -50,13 +50,17 @@ fn cases() -> Vec<(&'static str, OverlaySettings, f32)> {
 
 #[test]
 fn gpu_and_cpu_overlays_match() {
-    let rs = egui_kittest::wgpu::create_render_state(egui_kittest::wgpu::default_wgpu_setup(), Default::default());
+    let rs = egui_kittest::wgpu::create_render_state(
+        egui_kittest::wgpu::default_wgpu_setup(),
+        Default::default(),
+    );
     eprintln!("adapter: {:?}", rs.adapter.get_info());
     let mut renderer = OverlayRenderer::new(&rs.device, egui_wgpu::wgpu::TextureFormat::Rgba8Unorm);
     let data = test_data();
     for (name, overlays, t) in cases() {
         let params = OverlayParams::new(&overlays, (-160.0, 240.0), t, true, true);
-        let gpu = render_offscreen(&rs.device, &rs.queue, &mut renderer, &data, &params).expect("render");
+        let gpu =
+            render_offscreen(&rs.device, &rs.queue, &mut renderer, &data, &params).expect("render");
         let cpu = cpu::composite(&data, &params);
         assert_eq!(gpu.len(), cpu.len());
         let mut worst = 0u8;

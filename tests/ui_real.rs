@@ -28,7 +28,13 @@ fn real_harness() -> Harness<'static, SegApp> {
         .with_size([1400.0, 900.0])
         .with_max_steps(50)
         .with_accessibility_check(false)
-        .build_eframe(|cc| SegApp::new(cc, Arc::new(RealBackend::new(BackendRequest::Cpu)), Arc::new(FixedDialogs::default())));
+        .build_eframe(|cc| {
+            SegApp::new(
+                cc,
+                Arc::new(RealBackend::new(BackendRequest::Cpu)),
+                Arc::new(FixedDialogs::default()),
+            )
+        });
     settle(&mut h);
     h
 }
@@ -36,28 +42,50 @@ fn real_harness() -> Harness<'static, SegApp> {
 #[test]
 fn real_demo_inference_and_threshold_slider_match_the_library() {
     let mut h = real_harness();
-    assert_eq!(h.state().state.entries.len(), 6, "the six bundled CT slices are listed");
+    assert_eq!(
+        h.state().state.entries.len(),
+        6,
+        "the six bundled CT slices are listed"
+    );
     h.get_by_label("run on image").click();
     settle(&mut h);
-    assert!(!h.state().caches.predictions.is_empty(), "the bundled model predicted");
+    assert!(
+        !h.state().caches.predictions.is_empty(),
+        "the bundled model predicted"
+    );
 
     // The same prediction straight from the engine.
     let backend = RealBackend::new(BackendRequest::Cpu);
-    let model = backend.models().into_iter().find(|m| m.name == "cmunext-s-ct-lungs").expect("bundled CT model");
-    let entry = backend.load(&h.state().state.entries[0]).expect("demo slice loads");
-    let prediction = backend.predict(&model.id, &entry, &AtomicBool::new(false)).expect("prediction");
+    let model = backend
+        .models()
+        .into_iter()
+        .find(|m| m.name == "cmunext-s-ct-lungs")
+        .expect("bundled CT model");
+    let entry = backend
+        .load(&h.state().state.entries[0])
+        .expect("demo slice loads");
+    let prediction = backend
+        .predict(&model.id, &entry, &AtomicBool::new(false))
+        .expect("prediction");
     let gt = entry.gt.expect("demo slice has a mask");
 
     for t in [0.5f32, 0.3, 0.8] {
-        h.get_by_role_and_label(egui::accesskit::Role::Slider, "threshold").set_value_accesskit(f64::from(t));
+        h.get_by_role_and_label(egui::accesskit::Role::Slider, "threshold")
+            .set_value_accesskit(f64::from(t));
         h.run();
         let shown = h.state().settings.threshold;
-        let expected = OverlapScores::from_probabilities(&prediction.probabilities, shown, &gt.data, POLICY).expect("same size");
+        let expected =
+            OverlapScores::from_probabilities(&prediction.probabilities, shown, &gt.data, POLICY)
+                .expect("same size");
         for line in metric_lines(&expected) {
             h.get_by_label(&line);
         }
         assert_eq!(h.state_mut().current_scores(), Some(expected));
-        assert!(expected.dice.is_some_and(|d| d > 0.9), "the bundled model segments the lungs (Dice {:?} at {shown})", expected.dice);
+        assert!(
+            expected.dice.is_some_and(|d| d > 0.9),
+            "the bundled model segments the lungs (Dice {:?} at {shown})",
+            expected.dice
+        );
     }
 }
 
@@ -65,18 +93,31 @@ fn real_demo_inference_and_threshold_slider_match_the_library() {
 fn real_backend_opens_dicom_files_folders_and_nifti_volumes() {
     let formats = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/formats");
     let backend = RealBackend::new(BackendRequest::Cpu);
-    let ct = backend.open(&formats.join("CT_small.dcm")).expect("DICOM file opens");
+    let ct = backend
+        .open(&formats.join("CT_small.dcm"))
+        .expect("DICOM file opens");
     assert_eq!(ct.len(), 1);
     let loaded = backend.load(&ct[0]).expect("CT slice loads");
-    assert_eq!((loaded.image.width, loaded.image.height, loaded.image.unit.as_str()), (128, 128, "HU"));
+    assert_eq!(
+        (
+            loaded.image.width,
+            loaded.image.height,
+            loaded.image.unit.as_str()
+        ),
+        (128, 128, "HU")
+    );
     // The folder holds two readable DICOM slices (CT and MR) and NIfTI files, which are skipped.
     let series = backend.open(&formats).expect("DICOM folder opens");
     assert_eq!(series.len(), 2, "{series:?}");
-    let volume = backend.open(&formats.join("brain1_image.nii.gz")).expect("NIfTI opens");
+    let volume = backend
+        .open(&formats.join("brain1_image.nii.gz"))
+        .expect("NIfTI opens");
     assert_eq!(volume.len(), 25, "one entry per axial slice");
     let slice = backend.load(&volume[12]).expect("slice loads");
     assert_eq!((slice.image.width, slice.image.height), (256, 256));
-    let err = backend.open(&formats.join("missing.nii.gz")).expect_err("missing file");
+    let err = backend
+        .open(&formats.join("missing.nii.gz"))
+        .expect_err("missing file");
     assert!(err.contains("missing.nii.gz"), "{err}");
 }
 
@@ -85,11 +126,26 @@ fn opening_the_mri_demo_selects_the_mri_model() {
     let mut h = real_harness();
     let name = |h: &Harness<'static, SegApp>| {
         let id = h.state().global_model().expect("a model");
-        h.state().state.models.iter().find(|m| m.id == id).map(|m| m.name.clone()).unwrap_or_default()
+        h.state()
+            .state
+            .models
+            .iter()
+            .find(|m| m.id == id)
+            .map(|m| m.name.clone())
+            .unwrap_or_default()
     };
-    assert_eq!(name(&h), "cmunext-s-ct-lungs", "the CT demo opens with the CT model");
+    assert_eq!(
+        name(&h),
+        "cmunext-s-ct-lungs",
+        "the CT demo opens with the CT model"
+    );
     let mri = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/mri-lgg");
-    h.state_mut().run_commands(vec![seglens::app::command::AppCommand::OpenPath(mri)]);
+    h.state_mut()
+        .run_commands(vec![seglens::app::command::AppCommand::OpenPath(mri)]);
     settle(&mut h);
-    assert_eq!(name(&h), "cmunext-s-mri-lgg", "an MR dataset switches to the model trained on MR");
+    assert_eq!(
+        name(&h),
+        "cmunext-s-mri-lgg",
+        "an MR dataset switches to the model trained on MR"
+    );
 }

@@ -12,9 +12,12 @@ fn every_shader_parses_and_validates() {
         let src = std::fs::read_to_string(&path).expect("read shader");
         let module = naga::front::wgsl::parse_str(&src)
             .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&src)));
-        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::all(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
         n += 1;
     }
     assert!(n >= 1, "no shaders found in {}", dir.display());

@@ -47,11 +47,17 @@ fn frames_until(h: &mut H, what: &str, done: impl Fn(&SegApp) -> bool) {
 }
 
 fn received(app: &SegApp) -> &[TrainEvent] {
-    app.training.session.as_ref().map_or(&[], |s| s.received.as_slice())
+    app.training
+        .session
+        .as_ref()
+        .map_or(&[], |s| s.received.as_slice())
 }
 
 fn steps_seen(app: &SegApp) -> usize {
-    received(app).iter().filter(|e| matches!(e, TrainEvent::Step { .. })).count()
+    received(app)
+        .iter()
+        .filter(|e| matches!(e, TrainEvent::Step { .. }))
+        .count()
 }
 
 /// (x, loss) of every Step event, as the plot should show them.
@@ -67,7 +73,16 @@ fn step_points(app: &SegApp) -> Vec<[f64; 2]> {
 
 fn csv_losses(run: &std::path::Path) -> Vec<f64> {
     let text = std::fs::read_to_string(run.join("steps.csv")).expect("steps.csv");
-    text.lines().skip(1).map(|l| l.split(',').nth(2).expect("loss column").parse().expect("a number")).collect()
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            l.split(',')
+                .nth(2)
+                .expect("loss column")
+                .parse()
+                .expect("a number")
+        })
+        .collect()
 }
 
 #[test]
@@ -78,9 +93,19 @@ fn panel_trains_pauses_stops_resumes_and_the_new_model_predicts() {
         .with_size([1500.0, 1000.0])
         .with_max_steps(20)
         .with_accessibility_check(false)
-        .build_eframe(|cc| SegApp::new(cc, Arc::new(RealBackend::new(BackendRequest::Cpu)), Arc::new(FixedDialogs::default())));
+        .build_eframe(|cc| {
+            SegApp::new(
+                cc,
+                Arc::new(RealBackend::new(BackendRequest::Cpu)),
+                Arc::new(FixedDialogs::default()),
+            )
+        });
     settle(&mut h);
-    assert_eq!(h.state().state.entries.len(), 6, "the bundled CT demo is open");
+    assert_eq!(
+        h.state().state.entries.len(),
+        6,
+        "the bundled CT demo is open"
+    );
 
     h.get_by_label("training").click_accesskit();
     h.run();
@@ -89,7 +114,11 @@ fn panel_trains_pauses_stops_resumes_and_the_new_model_predicts() {
         assert!(t.open);
         assert_eq!(t.form.datasets.len(), 1, "the open dataset is pre-filled");
         assert!(t.form.datasets[0].ends_with("ct-lungs"));
-        assert_eq!((t.form.size, t.form.batch_size, t.form.lr), (256, 8, 0.01), "the recipe is pre-filled");
+        assert_eq!(
+            (t.form.size, t.form.batch_size, t.form.lr),
+            (256, 8, 0.01),
+            "the recipe is pre-filled"
+        );
         t.runs_root = runs.clone();
         t.form.size = 32;
         t.form.epochs = 3;
@@ -104,18 +133,39 @@ fn panel_trains_pauses_stops_resumes_and_the_new_model_predicts() {
     h.get_by_label("estimate").click_accesskit();
     h.step();
     settle(&mut h);
-    let plan = h.state().training.plan.clone().expect("a plan").expect("planning works");
+    let plan = h
+        .state()
+        .training
+        .plan
+        .clone()
+        .expect("a plan")
+        .expect("planning works");
     assert_eq!(plan.train + plan.val, 6);
     let per_epoch = plan.train.div_ceil(2);
-    assert_eq!((plan.steps_per_epoch, plan.total_steps), (per_epoch, 3 * per_epoch));
+    assert_eq!(
+        (plan.steps_per_epoch, plan.total_steps),
+        (per_epoch, 3 * per_epoch)
+    );
     assert!(plan.seconds_per_step > 0.0);
 
     h.get_by_label("start").click_accesskit();
     h.step();
-    frames_until(&mut h, "the run to start", |a| received(a).iter().any(|e| matches!(e, TrainEvent::Started { .. })));
+    frames_until(&mut h, "the run to start", |a| {
+        received(a)
+            .iter()
+            .any(|e| matches!(e, TrainEvent::Started { .. }))
+    });
     let run_dir = runs.join("ui-run");
     assert_eq!(h.state().training.session_dir(), Some(run_dir.as_path()));
-    assert!(h.state().training.curves().expect("session curves").loss.is_empty(), "no step allowed yet");
+    assert!(
+        h.state()
+            .training
+            .curves()
+            .expect("session curves")
+            .loss
+            .is_empty(),
+        "no step allowed yet"
+    );
 
     // One step per click; the plotted loss grows by one point equal to the event.
     for k in 1..=per_epoch + 1 {
@@ -127,7 +177,9 @@ fn panel_trains_pauses_stops_resumes_and_the_new_model_predicts() {
         assert_eq!(curves.loss.len(), k);
         assert_eq!(curves.smoothed_loss().len(), k);
         if k == per_epoch {
-            frames_until(&mut h, "the first epoch's validation", |a| a.training.curves().is_some_and(|c| c.epochs.len() == 1));
+            frames_until(&mut h, "the first epoch's validation", |a| {
+                a.training.curves().is_some_and(|c| c.epochs.len() == 1)
+            });
         }
     }
     let curves = h.state().training.curves().expect("curves").clone();
@@ -139,18 +191,49 @@ fn panel_trains_pauses_stops_resumes_and_the_new_model_predicts() {
     h.get_by_label("pause").click_accesskit();
     h.step();
     h.get_by_label("step").click_accesskit();
-    frames_until(&mut h, "the pause", |a| a.training.session.as_ref().is_some_and(|s| s.status == SessionStatus::Paused));
+    frames_until(&mut h, "the pause", |a| {
+        a.training
+            .session
+            .as_ref()
+            .is_some_and(|s| s.status == SessionStatus::Paused)
+    });
     let paused_at = steps_seen(h.state());
     h.get_by_label("continue").click_accesskit();
-    frames_until(&mut h, "continue", |a| received(a).iter().any(|e| matches!(e, TrainEvent::Continued)));
-    assert_eq!(steps_seen(h.state()), paused_at, "still single-stepping: no step without a click");
+    frames_until(&mut h, "continue", |a| {
+        received(a)
+            .iter()
+            .any(|e| matches!(e, TrainEvent::Continued))
+    });
+    assert_eq!(
+        steps_seen(h.state()),
+        paused_at,
+        "still single-stepping: no step without a click"
+    );
 
     // Stop: a resumable checkpoint at the next step.
     h.get_by_label("stop").click_accesskit();
-    frames_until(&mut h, "the stop", |a| a.training.session.as_ref().is_some_and(|s| !s.is_active()));
+    frames_until(&mut h, "the stop", |a| {
+        a.training.session.as_ref().is_some_and(|s| !s.is_active())
+    });
     let stopped_at = steps_seen(h.state());
-    assert_eq!(h.state().training.session.as_ref().map(|s| s.status.clone()), Some(SessionStatus::Stopped { next_step: stopped_at }));
-    assert_eq!(csv_losses(&run_dir), step_points(h.state()).iter().map(|p| p[1]).collect::<Vec<_>>(), "the plot equals steps.csv");
+    assert_eq!(
+        h.state()
+            .training
+            .session
+            .as_ref()
+            .map(|s| s.status.clone()),
+        Some(SessionStatus::Stopped {
+            next_step: stopped_at
+        })
+    );
+    assert_eq!(
+        csv_losses(&run_dir),
+        step_points(h.state())
+            .iter()
+            .map(|p| p[1])
+            .collect::<Vec<_>>(),
+        "the plot equals steps.csv"
+    );
 
     // Resume from the checkpoint, no longer single-stepping, to the end.
     h.state_mut().training.form.single_step = false;
@@ -163,27 +246,65 @@ fn panel_trains_pauses_stops_resumes_and_the_new_model_predicts() {
         })
     });
     let session = h.state().training.session.as_ref().expect("session");
-    assert_eq!(session.status, SessionStatus::Finished, "{:?}", session.status);
-    assert!(matches!(session.received.first(), Some(TrainEvent::Started { start_step, .. }) if *start_step == stopped_at));
+    assert_eq!(
+        session.status,
+        SessionStatus::Finished,
+        "{:?}",
+        session.status
+    );
+    assert!(
+        matches!(session.received.first(), Some(TrainEvent::Started { start_step, .. }) if *start_step == stopped_at)
+    );
     let curves = session.curves.clone();
-    assert_eq!(curves.loss.len(), 3 * per_epoch, "earlier steps read back from the run, later ones from events");
-    assert_eq!(curves.loss.iter().map(|p| p[1]).collect::<Vec<_>>(), csv_losses(&run_dir));
+    assert_eq!(
+        curves.loss.len(),
+        3 * per_epoch,
+        "earlier steps read back from the run, later ones from events"
+    );
+    assert_eq!(
+        curves.loss.iter().map(|p| p[1]).collect::<Vec<_>>(),
+        csv_losses(&run_dir)
+    );
     assert_eq!(curves.epochs.len(), 3);
     let best: PathBuf = session.best_checkpoint.clone().expect("a best checkpoint");
-    assert!(run_dir.join("report.json").is_file(), "a finished run is evaluated");
+    assert!(
+        run_dir.join("report.json").is_file(),
+        "a finished run is evaluated"
+    );
 
     // The new model is opened and selected; inference with it works.
     settle(&mut h);
-    let model = h.state().state.models.iter().find(|m| m.name == "ui-run/model_best").cloned().expect("the run's model is listed");
+    let model = h
+        .state()
+        .state
+        .models
+        .iter()
+        .find(|m| m.name == "ui-run/model_best")
+        .cloned()
+        .expect("the run's model is listed");
     assert_eq!(model.id.0, best.display().to_string());
-    assert_eq!(h.state().global_model(), Some(model.id.clone()), "and selected");
+    assert_eq!(
+        h.state().global_model(),
+        Some(model.id.clone()),
+        "and selected"
+    );
     h.get_by_label("run on image").click_accesskit();
     settle(&mut h);
-    assert!(h.state().caches.predictions.keys().any(|(m, _)| m == &model.id), "the new model predicted");
+    assert!(
+        h.state()
+            .caches
+            .predictions
+            .keys()
+            .any(|(m, _)| m == &model.id),
+        "the new model predicted"
+    );
 
     // The runs list shows it, finished, with its test score absent (no test split).
     let runs_list = &h.state().training.runs;
-    let listed = runs_list.iter().find(|r| r.name == "ui-run").expect("listed");
+    let listed = runs_list
+        .iter()
+        .find(|r| r.name == "ui-run")
+        .expect("listed");
     assert_eq!(listed.status(), "finished");
     drop(h);
     let _ = std::fs::remove_dir_all(&runs);

@@ -13,7 +13,9 @@ use super::evaluation::EntryEval;
 use super::jobs::JobHandle;
 use super::seg_app::SegApp;
 use super::ui::notifications::Level;
-use crate::annotate::{Edit, EditMask, History, brush_stroke, clear, flood_fill, polygon_fill, take_prediction};
+use crate::annotate::{
+    Edit, EditMask, History, brush_stroke, clear, flood_fill, polygon_fill, take_prediction,
+};
 
 /// Brush sizes, in image pixels (radius).
 pub const RADIUS_RANGE: (f32, f32) = (0.5, 64.0);
@@ -46,14 +48,23 @@ impl Tool {
     }
 
     /// Every tool, in tool-bar order.
-    pub const ALL: [Tool; 5] = [Tool::Brush, Tool::Eraser, Tool::Fill, Tool::Polygon, Tool::TakePrediction];
+    pub const ALL: [Tool; 5] = [
+        Tool::Brush,
+        Tool::Eraser,
+        Tool::Fill,
+        Tool::Polygon,
+        Tool::TakePrediction,
+    ];
 }
 
 /// The help overlay's lines: (keys, action).
 pub const SHORTCUTS: [(&str, &str); 12] = [
     ("B / E", "brush / eraser"),
     ("F", "flood fill (Shift+click: fill with background)"),
-    ("P", "polygon: click vertices, Enter or double click closes, Esc cancels"),
+    (
+        "P",
+        "polygon: click vertices, Enter or double click closes, Esc cancels",
+    ),
     ("T", "take prediction under a brush stroke"),
     ("[ / ]", "brush smaller / larger"),
     ("Ctrl+Z", "undo"),
@@ -81,7 +92,13 @@ pub struct EditedMask {
 
 impl EditedMask {
     fn new(mask: EditMask) -> Self {
-        Self { mask, history: History::new(), stroke_start: None, last_point: None, region: None }
+        Self {
+            mask,
+            history: History::new(),
+            stroke_start: None,
+            last_point: None,
+            region: None,
+        }
     }
 
     /// Whether there are changes since the last save (or since loading).
@@ -142,7 +159,10 @@ impl Default for Tool {
 impl AnnotationState {
     /// A fresh state (brush, radius 4).
     pub fn new() -> Self {
-        Self { radius: 4.0, ..Self::default() }
+        Self {
+            radius: 4.0,
+            ..Self::default()
+        }
     }
 
     /// Images with unsaved edits.
@@ -167,7 +187,11 @@ impl AnnotationState {
 }
 
 fn to_mask(m: &EditMask) -> Mask {
-    Mask { width: m.width(), height: m.height(), data: m.data().to_vec() }
+    Mask {
+        width: m.width(),
+        height: m.height(),
+        data: m.data().to_vec(),
+    }
 }
 
 impl SegApp {
@@ -196,16 +220,29 @@ impl SegApp {
     /// Makes the edited mask of `id` the entry's GT in every cache: the viewer, the
     /// scores and the dataset evaluation use it from the next frame.
     pub fn publish_edit(&mut self, id: &EntryId) {
-        let (Some(edit), Some(loaded)) = (self.annotation.edits.get(id), self.caches.loaded.get(id)) else { return };
+        let (Some(edit), Some(loaded)) =
+            (self.annotation.edits.get(id), self.caches.loaded.get(id))
+        else {
+            return;
+        };
         self.annotation.version += 1;
         let gt = to_mask(&edit.mask);
         let mut entry = (**loaded).clone();
-        entry.info.gt_foreground_fraction = Some(edit.mask.foreground_count() as f32 / edit.mask.len().max(1) as f32);
+        entry.info.gt_foreground_fraction =
+            Some(edit.mask.foreground_count() as f32 / edit.mask.len().max(1) as f32);
         entry.gt = Some(gt.clone());
         self.caches.loaded.insert(id.clone(), Arc::new(entry));
-        let keys: Vec<_> = self.caches.predictions.keys().filter(|(_, e)| e == id).cloned().collect();
+        let keys: Vec<_> = self
+            .caches
+            .predictions
+            .keys()
+            .filter(|(_, e)| e == id)
+            .cloned()
+            .collect();
         for key in keys {
-            let Some(p) = self.caches.predictions.get(&key) else { continue };
+            let Some(p) = self.caches.predictions.get(&key) else {
+                continue;
+            };
             match EntryEval::new(p, &gt) {
                 Some(ev) => self.caches.evals.insert(key, Arc::new(ev)),
                 None => self.caches.evals.remove(&key),
@@ -223,29 +260,37 @@ impl SegApp {
 
     fn commit(&mut self, id: &EntryId, edit: Edit) {
         if let Some(e) = self.annotation.edits.get_mut(id)
-            && e.history.push(edit) {
-                self.publish_edit(id);
-                self.autosave(id);
-            }
+            && e.history.push(edit)
+        {
+            self.publish_edit(id);
+            self.autosave(id);
+        }
     }
 
     /// Starts a brush, eraser or take-prediction stroke at `point` (image pixels).
     pub fn stroke_begin(&mut self, point: (f32, f32)) {
-        let Some((id, loaded)) = self.edit_target() else { return };
+        let Some((id, loaded)) = self.edit_target() else {
+            return;
+        };
         let tool = self.annotation.tool;
         let e = self.edited(&id, &loaded);
         e.stroke_start = Some(e.mask.clone());
         e.last_point = None;
-        e.region = (tool == Tool::TakePrediction).then(|| EditMask::empty(e.mask.width(), e.mask.height()));
+        e.region = (tool == Tool::TakePrediction)
+            .then(|| EditMask::empty(e.mask.width(), e.mask.height()));
         self.stroke_to(point);
     }
 
     /// Continues the stroke to `point`; the segment from the last point is painted, so
     /// fast moves leave no gaps.
     pub fn stroke_to(&mut self, point: (f32, f32)) {
-        let Some((id, _)) = self.edit_target() else { return };
+        let Some((id, _)) = self.edit_target() else {
+            return;
+        };
         let (tool, radius) = (self.annotation.tool, self.annotation.radius);
-        let Some(e) = self.annotation.edits.get_mut(&id) else { return };
+        let Some(e) = self.annotation.edits.get_mut(&id) else {
+            return;
+        };
         if e.stroke_start.is_none() {
             return;
         }
@@ -269,21 +314,37 @@ impl SegApp {
 
     /// Ends the stroke: one undo step for the whole stroke.
     pub fn stroke_end(&mut self) {
-        let Some((id, loaded)) = self.edit_target() else { return };
+        let Some((id, loaded)) = self.edit_target() else {
+            return;
+        };
         let threshold = self.settings.threshold;
-        let prediction = self.global_model().and_then(|m| self.caches.predictions.get(&(m, id.clone())).cloned());
-        let Some(e) = self.annotation.edits.get_mut(&id) else { return };
-        let Some(start) = e.stroke_start.take() else { return };
+        let prediction = self
+            .global_model()
+            .and_then(|m| self.caches.predictions.get(&(m, id.clone())).cloned());
+        let Some(e) = self.annotation.edits.get_mut(&id) else {
+            return;
+        };
+        let Some(start) = e.stroke_start.take() else {
+            return;
+        };
         e.last_point = None;
         if let Some(region) = e.region.take() {
-            match prediction.filter(|p| p.width == loaded.image.width && p.height == loaded.image.height) {
+            match prediction
+                .filter(|p| p.width == loaded.image.width && p.height == loaded.image.height)
+            {
                 Some(p) => {
-                    let _ = take_prediction(&mut e.mask, &p.probabilities, threshold, Some(&region));
+                    let _ =
+                        take_prediction(&mut e.mask, &p.probabilities, threshold, Some(&region));
                 }
-                None => self.notifications.push(Level::Warning, "no prediction for this image yet: run the model first"),
+                None => self.notifications.push(
+                    Level::Warning,
+                    "no prediction for this image yet: run the model first",
+                ),
             }
         }
-        let Some(e) = self.annotation.edits.get(&id) else { return };
+        let Some(e) = self.annotation.edits.get(&id) else {
+            return;
+        };
         if let Ok(edit) = Edit::between(&start, &e.mask) {
             self.commit(&id, edit);
         }
@@ -291,7 +352,9 @@ impl SegApp {
 
     /// Flood fill at `pixel` with foreground (or background).
     pub fn fill_at(&mut self, pixel: (u32, u32), foreground: bool) {
-        let Some((id, loaded)) = self.edit_target() else { return };
+        let Some((id, loaded)) = self.edit_target() else {
+            return;
+        };
         let e = self.edited(&id, &loaded);
         let edit = flood_fill(&mut e.mask, pixel, u8::from(foreground));
         self.commit(&id, edit);
@@ -305,7 +368,9 @@ impl SegApp {
     /// Fills the polygon placed so far and starts a new one.
     pub fn polygon_close(&mut self) {
         let vertices = std::mem::take(&mut self.annotation.polygon);
-        let Some((id, loaded)) = self.edit_target() else { return };
+        let Some((id, loaded)) = self.edit_target() else {
+            return;
+        };
         let e = self.edited(&id, &loaded);
         let edit = polygon_fill(&mut e.mask, &vertices, 1);
         self.commit(&id, edit);
@@ -313,22 +378,34 @@ impl SegApp {
 
     /// Copies the whole prediction at the current threshold into the mask.
     pub fn take_whole_prediction(&mut self) {
-        let Some((id, loaded)) = self.edit_target() else { return };
+        let Some((id, loaded)) = self.edit_target() else {
+            return;
+        };
         let threshold = self.settings.threshold;
-        let Some(p) = self.global_model().and_then(|m| self.caches.predictions.get(&(m, id.clone())).cloned()) else {
-            self.notifications.push(Level::Warning, "no prediction for this image yet: run the model first");
+        let Some(p) = self
+            .global_model()
+            .and_then(|m| self.caches.predictions.get(&(m, id.clone())).cloned())
+        else {
+            self.notifications.push(
+                Level::Warning,
+                "no prediction for this image yet: run the model first",
+            );
             return;
         };
         let e = self.edited(&id, &loaded);
         match take_prediction(&mut e.mask, &p.probabilities, threshold, None) {
             Ok(edit) => self.commit(&id, edit),
-            Err(err) => self.notifications.push(Level::Error, format!("cannot take the prediction: {err}")),
+            Err(err) => self
+                .notifications
+                .push(Level::Error, format!("cannot take the prediction: {err}")),
         }
     }
 
     /// Clears the mask (one undo step).
     pub fn clear_mask(&mut self) {
-        let Some((id, loaded)) = self.edit_target() else { return };
+        let Some((id, loaded)) = self.edit_target() else {
+            return;
+        };
         let e = self.edited(&id, &loaded);
         let edit = clear(&mut e.mask);
         self.commit(&id, edit);
@@ -345,9 +422,17 @@ impl SegApp {
     }
 
     fn step_history(&mut self, forward: bool) {
-        let Some((id, _)) = self.edit_target() else { return };
-        let Some(e) = self.annotation.edits.get_mut(&id) else { return };
-        let moved = if forward { e.history.redo(&mut e.mask) } else { e.history.undo(&mut e.mask) };
+        let Some((id, _)) = self.edit_target() else {
+            return;
+        };
+        let Some(e) = self.annotation.edits.get_mut(&id) else {
+            return;
+        };
+        let moved = if forward {
+            e.history.redo(&mut e.mask)
+        } else {
+            e.history.undo(&mut e.mask)
+        };
         if moved {
             self.publish_edit(&id);
             self.autosave(&id);
@@ -356,14 +441,20 @@ impl SegApp {
 
     /// Saves the current image's mask (atomic write, previous version backed up).
     pub fn save_current_mask(&mut self) {
-        let Some((id, _)) = self.edit_target() else { return };
+        let Some((id, _)) = self.edit_target() else {
+            return;
+        };
         self.save_mask_of(&id);
     }
 
     /// Saves the mask of `id` on a job thread.
     pub fn save_mask_of(&mut self, id: &EntryId) {
-        let Some(e) = self.annotation.edits.get(id) else { return };
-        let Some(info) = self.state.entries.iter().find(|x| &x.id == id).cloned() else { return };
+        let Some(e) = self.annotation.edits.get(id) else {
+            return;
+        };
+        let Some(info) = self.state.entries.iter().find(|x| &x.id == id).cloned() else {
+            return;
+        };
         let (mask, revision) = (to_mask(&e.mask), e.history.revision());
         let backend = self.backend();
         let id = id.clone();
@@ -371,9 +462,15 @@ impl SegApp {
             tx.send(match backend.save_mask(&info, &mask) {
                 Ok(message) => {
                     let _ = backend.discard_autosave(&info);
-                    AnnotateEvent::Saved { id, revision, message }
+                    AnnotateEvent::Saved {
+                        id,
+                        revision,
+                        message,
+                    }
                 }
-                Err(e) => AnnotateEvent::Failed(format!("could not save the mask of {}: {e}", info.name)),
+                Err(e) => {
+                    AnnotateEvent::Failed(format!("could not save the mask of {}: {e}", info.name))
+                }
             });
         });
         self.annotation.jobs.push(job);
@@ -381,14 +478,25 @@ impl SegApp {
 
     /// Writes the unsaved edits of `id` to the recovery folder (on a job thread).
     fn autosave(&mut self, id: &EntryId) {
-        let Some(e) = self.annotation.edits.get(id) else { return };
-        let Some(info) = self.state.entries.iter().find(|x| &x.id == id).cloned() else { return };
+        let Some(e) = self.annotation.edits.get(id) else {
+            return;
+        };
+        let Some(info) = self.state.entries.iter().find(|x| &x.id == id).cloned() else {
+            return;
+        };
         let (mask, dirty) = (to_mask(&e.mask), e.is_dirty());
         let backend = self.backend();
         let job = self.runner().spawn("seglens-autosave", 0, move |tx| {
-            let result = if dirty { backend.autosave_mask(&info, &mask) } else { backend.discard_autosave(&info) };
+            let result = if dirty {
+                backend.autosave_mask(&info, &mask)
+            } else {
+                backend.discard_autosave(&info)
+            };
             if let Err(e) = result {
-                tx.send(AnnotateEvent::Failed(format!("autosave failed for {}: {e}", info.name)));
+                tx.send(AnnotateEvent::Failed(format!(
+                    "autosave failed for {}: {e}",
+                    info.name
+                )));
             }
         });
         self.annotation.jobs.push(job);
@@ -396,7 +504,9 @@ impl SegApp {
 
     /// Looks for unsaved edits of an earlier session in the open dataset (job thread).
     pub fn look_for_recovered_edits(&mut self) {
-        let Some(path) = self.state.dataset_path.clone() else { return };
+        let Some(path) = self.state.dataset_path.clone() else {
+            return;
+        };
         let entries = self.state.entries.clone();
         let backend = self.backend();
         let job = self.runner().spawn("seglens-recovery", 0, move |tx| {
@@ -411,7 +521,9 @@ impl SegApp {
     /// Puts the recovered edits back as unsaved edits.
     pub fn restore_recovered(&mut self) {
         for (id, mask) in std::mem::take(&mut self.annotation.recovered) {
-            let Ok(m) = EditMask::from_binary(mask.width, mask.height, mask.data) else { continue };
+            let Ok(m) = EditMask::from_binary(mask.width, mask.height, mask.data) else {
+                continue;
+            };
             let mut e = EditedMask::new(m);
             e.history.mark_unsaved();
             self.annotation.edits.insert(id.clone(), e);
@@ -428,11 +540,15 @@ impl SegApp {
             .filter_map(|(id, _)| self.state.entries.iter().find(|x| x.id == id).cloned())
             .collect();
         let backend = self.backend();
-        let job = self.runner().spawn("seglens-recovery-discard", 0, move |_tx: super::jobs::JobSender<AnnotateEvent>| {
-            for info in infos {
-                let _ = backend.discard_autosave(&info);
-            }
-        });
+        let job = self.runner().spawn(
+            "seglens-recovery-discard",
+            0,
+            move |_tx: super::jobs::JobSender<AnnotateEvent>| {
+                for info in infos {
+                    let _ = backend.discard_autosave(&info);
+                }
+            },
+        );
         self.annotation.jobs.push(job);
     }
 
@@ -462,11 +578,16 @@ impl SegApp {
         for job in &mut jobs {
             for e in job.drain() {
                 match e {
-                    AnnotateEvent::Saved { id, revision, message } => {
+                    AnnotateEvent::Saved {
+                        id,
+                        revision,
+                        message,
+                    } => {
                         if let Some(edit) = self.annotation.edits.get_mut(&id)
-                            && edit.history.revision() == revision {
-                                edit.history.mark_saved();
-                            }
+                            && edit.history.revision() == revision
+                        {
+                            edit.history.mark_saved();
+                        }
                         self.notifications.push(Level::Info, message);
                     }
                     AnnotateEvent::Recovered(found) => {
@@ -475,7 +596,10 @@ impl SegApp {
                             format!("{} image(s) have unsaved edits from an earlier session: restore or discard them in the tools panel", found.len()),
                         );
                         // Edits made in this session win over older autosaves.
-                        self.annotation.recovered = found.into_iter().filter(|(id, _)| !self.annotation.edits.contains_key(id)).collect();
+                        self.annotation.recovered = found
+                            .into_iter()
+                            .filter(|(id, _)| !self.annotation.edits.contains_key(id))
+                            .collect();
                     }
                     AnnotateEvent::Failed(why) => self.notifications.push(Level::Error, why),
                 }
@@ -484,14 +608,16 @@ impl SegApp {
         jobs.retain(|j| !j.is_done());
         jobs.append(&mut self.annotation.jobs);
         self.annotation.jobs = jobs;
-        if self.annotation.open_after_saves.is_some() && !self.annotation.has_pending_jobs()
-            && let Some(p) = self.annotation.open_after_saves.take() {
-                if self.annotation.dirty_count() == 0 {
-                    self.open_path(p);
-                } else {
-                    // A save failed (its error is shown): ask again rather than lose the edit.
-                    self.annotation.pending_open = Some(p);
-                }
+        if self.annotation.open_after_saves.is_some()
+            && !self.annotation.has_pending_jobs()
+            && let Some(p) = self.annotation.open_after_saves.take()
+        {
+            if self.annotation.dirty_count() == 0 {
+                self.open_path(p);
+            } else {
+                // A save failed (its error is shown): ask again rather than lose the edit.
+                self.annotation.pending_open = Some(p);
             }
+        }
     }
 }

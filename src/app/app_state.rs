@@ -37,7 +37,9 @@ impl ViewTransform {
     /// Fit the whole image into `viewer`.
     pub fn fit_to(&mut self, viewer: egui::Rect, size: egui::Vec2) {
         if size.x > 0.0 && size.y > 0.0 {
-            self.zoom = (viewer.width() / size.x).min(viewer.height() / size.y).max(1e-3);
+            self.zoom = (viewer.width() / size.x)
+                .min(viewer.height() / size.y)
+                .max(1e-3);
             self.center = size * 0.5;
         }
     }

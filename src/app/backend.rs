@@ -52,7 +52,12 @@ pub trait AppBackend: Send + Sync + 'static {
     }
     /// Runs a training job until it finishes, is cancelled through `control`, or fails,
     /// sending every event to `on_event`. Blocks; the run folder is the record.
-    fn train(&self, job: &TrainingJob, control: &TrainControl, on_event: &mut (dyn FnMut(TrainEvent) + Send)) -> Result<(), String> {
+    fn train(
+        &self,
+        job: &TrainingJob,
+        control: &TrainControl,
+        on_event: &mut (dyn FnMut(TrainEvent) + Send),
+    ) -> Result<(), String> {
         let _ = (job, control, on_event);
         Err("this backend cannot train".into())
     }
@@ -157,11 +162,15 @@ pub struct SourceRef {
 }
 
 /// Identifies an entry across loads; unique within the open dataset.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct EntryId(pub String);
 
 /// Identifies a model.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ModelId(pub String);
 
 /// Imaging modality, which picks the window presets and the value unit.
@@ -354,7 +363,11 @@ impl FakeBackend {
         let s = self.size as f32;
         let cx = s * (0.40 + 0.04 * (k % 4) as f32);
         let cy = s * (0.45 + 0.03 * (k % 3) as f32);
-        let r = if k == 4 { 0.0 } else { s * (0.12 + 0.03 * (k % 5) as f32) };
+        let r = if k == 4 {
+            0.0
+        } else {
+            s * (0.12 + 0.03 * (k % 5) as f32)
+        };
         (cx, cy, r)
     }
 
@@ -368,7 +381,11 @@ impl FakeBackend {
                 u8::from(((x - cx).powi(2) + (y - cy).powi(2)).sqrt() < r)
             })
             .collect();
-        Mask { width: n, height: n, data }
+        Mask {
+            width: n,
+            height: n,
+            data,
+        }
     }
 
     /// The probability map `model` gives for entry `k`.
@@ -450,12 +467,28 @@ impl AppBackend for FakeBackend {
             .map(|i| {
                 let (x, y) = ((i % n) as f32, (i / n) as f32);
                 let tex = 12.0 * (x * 0.31).sin() * (y * 0.23).cos();
-                if gt.data[i as usize] > 0 { hu_fg + tex } else { hu_bg + tex + 0.2 * y }
+                if gt.data[i as usize] > 0 {
+                    hu_fg + tex
+                } else {
+                    hu_bg + tex + 0.2 * y
+                }
             })
             .collect();
         let (unit, default_window) = match entry.modality {
-            Modality::Ct => ("HU", Window { center: 40.0, width: 400.0 }),
-            _ => ("stored", Window { center: 0.0, width: 250.0 }),
+            Modality::Ct => (
+                "HU",
+                Window {
+                    center: 40.0,
+                    width: 400.0,
+                },
+            ),
+            _ => (
+                "stored",
+                Window {
+                    center: 0.0,
+                    width: 250.0,
+                },
+            ),
         };
         Ok(LoadedEntry {
             info: entry.clone(),

@@ -22,7 +22,10 @@ impl FileDialogs for RfdDialogs {
             DialogKind::DatasetFolder => d.set_title("open dataset folder").pick_folder(),
             DialogKind::DatasetFile => d
                 .set_title("open image or volume")
-                .add_filter("images and volumes", &["png", "jpg", "jpeg", "tif", "tiff", "dcm", "nii", "gz"])
+                .add_filter(
+                    "images and volumes",
+                    &["png", "jpg", "jpeg", "tif", "tiff", "dcm", "nii", "gz"],
+                )
                 .add_filter("all files", &["*"])
                 .pick_file(),
             DialogKind::Model => d

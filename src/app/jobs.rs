@@ -24,17 +24,19 @@ impl Waker {
     /// Remember the context to wake.
     pub fn set(&self, ctx: &egui::Context) {
         if let Ok(mut g) = self.0.lock()
-            && g.is_none() {
-                *g = Some(ctx.clone());
-            }
+            && g.is_none()
+        {
+            *g = Some(ctx.clone());
+        }
     }
 
     /// Ask for a new frame.
     pub fn wake(&self) {
         if let Ok(g) = self.0.lock()
-            && let Some(ctx) = g.as_ref() {
-                ctx.request_repaint();
-            }
+            && let Some(ctx) = g.as_ref()
+        {
+            ctx.request_repaint();
+        }
     }
 }
 
@@ -137,11 +139,13 @@ impl JobRunner {
         let running = self.running.clone();
         running.fetch_add(1, Ordering::SeqCst);
         let waker = self.waker.clone();
-        let spawned = std::thread::Builder::new().name(name.to_owned()).spawn(move || {
-            work(sender);
-            running.fetch_sub(1, Ordering::SeqCst);
-            waker.wake();
-        });
+        let spawned = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                work(sender);
+                running.fetch_sub(1, Ordering::SeqCst);
+                waker.wake();
+            });
         match spawned {
             Ok(h) => {
                 if let Ok(mut t) = self.threads.lock() {

@@ -35,10 +35,10 @@ pub mod jobs;
 pub mod real_backend;
 pub mod real_masks;
 pub mod real_training;
-pub mod training;
 pub mod render;
 pub mod seg_app;
 pub mod settings;
+pub mod training;
 pub mod ui;
 
 use std::sync::Arc;

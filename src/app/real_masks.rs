@@ -14,10 +14,22 @@ use crate::annotate::{EditMask, RecoveryStore, SavePlan, save_mask};
 fn files_of(entry: &EntryInfo) -> Result<(PathBuf, Vec<PathBuf>), String> {
     let parts: Vec<&str> = entry.id.0.split('|').collect();
     match parts.as_slice() {
-        ["pair", image, masks] => Ok((PathBuf::from(image), masks.split(';').filter(|m| !m.is_empty()).map(PathBuf::from).collect())),
+        ["pair", image, masks] => Ok((
+            PathBuf::from(image),
+            masks
+                .split(';')
+                .filter(|m| !m.is_empty())
+                .map(PathBuf::from)
+                .collect(),
+        )),
         ["image", image] => Ok((PathBuf::from(image), Vec::new())),
-        ["nifti", ..] => Err("edits of NIfTI slices cannot be saved yet (save a label volume is not supported)".into()),
-        ["dicom", ..] => Err("edits of DICOM slices cannot be saved: DICOM has no mask file to write".into()),
+        ["nifti", ..] => Err(
+            "edits of NIfTI slices cannot be saved yet (save a label volume is not supported)"
+                .into(),
+        ),
+        ["dicom", ..] => {
+            Err("edits of DICOM slices cannot be saved: DICOM has no mask file to write".into())
+        }
         _ => Err(format!("unknown entry {}", entry.id.0)),
     }
 }
@@ -41,7 +53,10 @@ fn edit_mask(mask: &Mask) -> Result<EditMask, String> {
 /// Saves `mask` as the entry's mask file; returns what happened, in words.
 pub fn save(entry: &EntryInfo, mask: &Mask) -> Result<String, String> {
     let (image, masks) = files_of(entry)?;
-    let stem = image.file_stem().map(|s| s.to_string_lossy().into_owned()).ok_or_else(|| format!("{} has no file name", image.display()))?;
+    let stem = image
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .ok_or_else(|| format!("{} has no file name", image.display()))?;
     let plan = SavePlan::for_dataset(&dataset_root_of(&image), &stem, masks);
     let outcome = save_mask(&plan, &edit_mask(mask)?).map_err(|e| e.to_string())?;
     let mut message = format!("saved {}", outcome.written.display());
@@ -49,7 +64,10 @@ pub fn save(entry: &EntryInfo, mask: &Mask) -> Result<String, String> {
         message += &format!(" (previous version kept as {})", b.backup.display());
     }
     if !outcome.removed.is_empty() {
-        message += &format!("; {} superseded mask file(s) moved to the backups", outcome.removed.len());
+        message += &format!(
+            "; {} superseded mask file(s) moved to the backups",
+            outcome.removed.len()
+        );
     }
     Ok(message)
 }
@@ -61,12 +79,18 @@ fn store_of(entry: &EntryInfo) -> Result<RecoveryStore, String> {
 
 /// Writes an autosave of unsaved edits.
 pub fn autosave(entry: &EntryInfo, mask: &Mask) -> Result<(), String> {
-    store_of(entry)?.store(&entry.id.0, &edit_mask(mask)?).map(|_| ()).map_err(|e| e.to_string())
+    store_of(entry)?
+        .store(&entry.id.0, &edit_mask(mask)?)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Removes an entry's autosave, if any.
 pub fn discard(entry: &EntryInfo) -> Result<(), String> {
-    store_of(entry)?.discard(&entry.id.0).map(|_| ()).map_err(|e| e.to_string())
+    store_of(entry)?
+        .discard(&entry.id.0)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Autosaves of `entries` left in `dataset` by an earlier session.
@@ -79,7 +103,14 @@ pub fn recovered(dataset: &Path, entries: &[EntryInfo]) -> Vec<(EntryId, Mask)> 
         .iter()
         .filter_map(|e| {
             let m = store.load(&e.id.0).ok().flatten()?;
-            Some((e.id.clone(), Mask { width: m.width(), height: m.height(), data: m.data().to_vec() }))
+            Some((
+                e.id.clone(),
+                Mask {
+                    width: m.width(),
+                    height: m.height(),
+                    data: m.data().to_vec(),
+                },
+            ))
         })
         .collect()
 }

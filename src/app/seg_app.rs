@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::annotation::AnnotationState;
 use super::app_state::{AppState, InferenceProgress, Pane};
 use super::backend::{AppBackend, EntryId, LoadedEntry, ModelId, Prediction};
 use super::command::{AppCommand, CommandQueue, DialogKind, InferScope};
@@ -16,7 +17,6 @@ use super::jobs::{InferEvent, JobHandle, JobRunner, LoadEvent, MiscEvent, OpenEv
 use super::render::OverlayData;
 use super::settings::{SETTINGS_KEY, Settings};
 use super::training::{Effect, TrainingCommand, TrainingState};
-use super::annotation::AnnotationState;
 use super::ui;
 use super::ui::notifications::{Level, Notifications};
 use crate::metrics::OverlapScores;
@@ -50,7 +50,11 @@ pub struct PaneRuntime {
     /// Compositor inputs.
     pub data: Option<Arc<OverlayData>>,
     /// CPU-path texture and what it was drawn from.
-    pub cpu_texture: Option<(egui::TextureHandle, u64, super::render::gpu_types::OverlayParams)>,
+    pub cpu_texture: Option<(
+        egui::TextureHandle,
+        u64,
+        super::render::gpu_types::OverlayParams,
+    )>,
     /// Scores at this pane's threshold, and the (version, threshold bits) they are for.
     pub scores: Option<(u64, u32, Option<OverlapScores>)>,
 }
@@ -253,7 +257,10 @@ impl SegApp {
         if pane == 0 || self.settings.linked_panes {
             self.settings.threshold
         } else {
-            self.state.panes.get(pane).map_or(self.settings.threshold, |p| p.threshold)
+            self.state
+                .panes
+                .get(pane)
+                .map_or(self.settings.threshold, |p| p.threshold)
         }
     }
 
@@ -270,13 +277,19 @@ impl SegApp {
         let rt = self.panes_rt.get_mut(pane)?;
         let data = rt.data.clone()?;
         if let Some((v, tb, s)) = &rt.scores
-            && *v == data.version && *tb == t.to_bits() {
-                return *s;
-            }
+            && *v == data.version
+            && *tb == t.to_bits()
+        {
+            return *s;
+        }
         let s = match (&data.prob, &data.gt_mask) {
-            (Some(p), Some(g)) => {
-                crate::metrics::OverlapScores::from_probabilities(p, t, g, super::evaluation::POLICY).ok()
-            }
+            (Some(p), Some(g)) => crate::metrics::OverlapScores::from_probabilities(
+                p,
+                t,
+                g,
+                super::evaluation::POLICY,
+            )
+            .ok(),
             _ => None,
         };
         rt.scores = Some((data.version, t.to_bits(), s));
@@ -303,9 +316,12 @@ impl SegApp {
             }
             return;
         };
-        let pred = model
-            .as_ref()
-            .and_then(|m| self.caches.predictions.get(&(m.clone(), id.clone())).cloned());
+        let pred = model.as_ref().and_then(|m| {
+            self.caches
+                .predictions
+                .get(&(m.clone(), id.clone()))
+                .cloned()
+        });
         let key = (
             id,
             model,
@@ -315,7 +331,11 @@ impl SegApp {
         let rt = &mut self.panes_rt[pane];
         if rt.data_key.as_ref() != Some(&key) {
             self.data_version += 1;
-            rt.data = Some(OverlayData::new(self.data_version, &loaded, pred.as_deref()));
+            rt.data = Some(OverlayData::new(
+                self.data_version,
+                &loaded,
+                pred.as_deref(),
+            ));
             rt.data_key = Some(key);
             rt.scores = None;
             if self.timings.first_image.is_none() {
@@ -329,7 +349,12 @@ impl SegApp {
         let model = self.global_model();
         let t = self.settings.threshold;
         let n_pred = self.caches.predictions.len();
-        let key = (model.clone(), t.to_bits(), n_pred, self.caches.loaded.len() as u64 + self.annotation.version);
+        let key = (
+            model.clone(),
+            t.to_bits(),
+            n_pred,
+            self.caches.loaded.len() as u64 + self.annotation.version,
+        );
         if self.list_scores.key.as_ref() == Some(&key) {
             return;
         }
@@ -354,7 +379,10 @@ impl SegApp {
     /// Dataset sweep and calibration of the global model.
     pub fn refresh_dataset_eval(&mut self) {
         let model = self.global_model();
-        let key = (model.clone(), self.caches.evals.len() as u64 + self.annotation.version);
+        let key = (
+            model.clone(),
+            self.caches.evals.len() as u64 + self.annotation.version,
+        );
         if self.dataset_eval.key.as_ref() == Some(&key) {
             return;
         }
@@ -422,7 +450,8 @@ impl SegApp {
                     }
                     LoadEvent::Failed { id, error } => {
                         self.caches.pending_loads.remove(&id);
-                        self.notifications.push(Level::Error, format!("loading failed: {error} ({})", id.0));
+                        self.notifications
+                            .push(Level::Error, format!("loading failed: {error} ({})", id.0));
                     }
                 }
             }
@@ -443,7 +472,12 @@ impl SegApp {
                         self.caches.loaded.entry(id.clone()).or_insert(entry);
                         self.reapply_edit(&id);
                     }
-                    InferEvent::Predicted { model, entry, prediction, eval } => {
+                    InferEvent::Predicted {
+                        model,
+                        entry,
+                        prediction,
+                        eval,
+                    } => {
                         let key = (model, entry);
                         if let Some(ev) = eval {
                             self.caches.evals.insert(key.clone(), ev);
@@ -481,12 +515,16 @@ impl SegApp {
 
     fn check_sizes(&mut self, entry: &LoadedEntry) {
         if let Some(gt) = &entry.gt
-            && (gt.width != entry.image.width || gt.height != entry.image.height) {
-                self.notifications.push(
-                    Level::Warning,
-                    format!("mask size differs from the image, mask not shown ({})", entry.info.name),
-                );
-            }
+            && (gt.width != entry.image.width || gt.height != entry.image.height)
+        {
+            self.notifications.push(
+                Level::Warning,
+                format!(
+                    "mask size differs from the image, mask not shown ({})",
+                    entry.info.name
+                ),
+            );
+        }
     }
 
     fn on_opened(&mut self, path: PathBuf, entries: Vec<super::backend::EntryInfo>) {
@@ -495,13 +533,19 @@ impl SegApp {
             self.settings.remember(path.clone());
         }
         if entries.is_empty() {
-            self.notifications.push(Level::Warning, format!("no images found ({})", path.display()));
+            self.notifications.push(
+                Level::Warning,
+                format!("no images found ({})", path.display()),
+            );
         }
         let n_warn = entries.iter().filter(|e| !e.warnings.is_empty()).count();
         if n_warn > 0 {
             self.notifications.push(
                 Level::Warning,
-                format!("{n_warn} of {} images have pairing or audit warnings", entries.len()),
+                format!(
+                    "{n_warn} of {} images have pairing or audit warnings",
+                    entries.len()
+                ),
             );
         }
         // Cancel work on the old dataset.
@@ -534,12 +578,27 @@ impl SegApp {
     /// trained on another and such a model exists (a CT model on MRI is meaningless).
     fn pick_model_for(&mut self, modality: Option<super::backend::Modality>) {
         let Some(modality) = modality else { return };
-        let current = self.global_model().and_then(|id| self.state.models.iter().find(|m| m.id == id).cloned());
+        let current = self
+            .global_model()
+            .and_then(|id| self.state.models.iter().find(|m| m.id == id).cloned());
         if current.as_ref().is_some_and(|m| m.modality == modality) {
             return;
         }
-        if let Some(m) = self.state.models.iter().find(|m| m.modality == modality).cloned() {
-            self.notifications.push(Level::Info, format!("model {} selected: it was trained on {} images", m.name, modality.label()));
+        if let Some(m) = self
+            .state
+            .models
+            .iter()
+            .find(|m| m.modality == modality)
+            .cloned()
+        {
+            self.notifications.push(
+                Level::Info,
+                format!(
+                    "model {} selected: it was trained on {} images",
+                    m.name,
+                    modality.label()
+                ),
+            );
             self.settings.model = Some(m.id);
         }
     }
@@ -566,10 +625,12 @@ impl SegApp {
             MiscEvent::DeviceNotice(s) => self.state.device_notice = s,
             MiscEvent::DemoSources(sources) => {
                 self.demo_paths = sources.iter().map(|s| s.path.clone()).collect();
-                if self.state.dataset_path.is_none() && self.open_job.is_none()
-                    && let Some(s) = sources.first() {
-                        self.open_path(s.path.clone());
-                    }
+                if self.state.dataset_path.is_none()
+                    && self.open_job.is_none()
+                    && let Some(s) = sources.first()
+                {
+                    self.open_path(s.path.clone());
+                }
             }
             MiscEvent::PickedDataset(p) => self.open_path(p),
             MiscEvent::PickedModel(p) => self.open_model(p),
@@ -580,19 +641,28 @@ impl SegApp {
     /// Start a load for every entry a pane shows that is not loaded or loading.
     pub fn ensure_loads(&mut self) {
         for pane in 0..self.state.panes.len() {
-            let Some(idx) = self.state.pane_entry(pane) else { continue };
+            let Some(idx) = self.state.pane_entry(pane) else {
+                continue;
+            };
             let info = self.state.entries[idx].clone();
-            if self.caches.loaded.contains_key(&info.id) || self.caches.pending_loads.contains(&info.id) {
+            if self.caches.loaded.contains_key(&info.id)
+                || self.caches.pending_loads.contains(&info.id)
+            {
                 continue;
             }
             self.caches.pending_loads.insert(info.id.clone());
             let backend = self.backend.clone();
-            let job = self.runner.spawn("seglens-load", self.generation, move |tx| {
-                match backend.load(&info) {
-                    Ok(e) => tx.send(LoadEvent::Loaded(Arc::new(e))),
-                    Err(error) => tx.send(LoadEvent::Failed { id: info.id.clone(), error }),
-                };
-            });
+            let job = self
+                .runner
+                .spawn("seglens-load", self.generation, move |tx| {
+                    match backend.load(&info) {
+                        Ok(e) => tx.send(LoadEvent::Loaded(Arc::new(e))),
+                        Err(error) => tx.send(LoadEvent::Failed {
+                            id: info.id.clone(),
+                            error,
+                        }),
+                    };
+                });
             self.load_jobs.push(job);
         }
     }
@@ -602,23 +672,27 @@ impl SegApp {
     pub(crate) fn open_path(&mut self, path: PathBuf) {
         let backend = self.backend.clone();
         self.generation += 1;
-        let job = self.runner.spawn("seglens-open", self.generation, move |tx| {
-            match backend.open(&path) {
-                Ok(entries) => tx.send(OpenEvent::Opened { path, entries }),
-                Err(e) => tx.send(OpenEvent::Failed(format!("could not open: {e}"))),
-            };
-        });
+        let job = self
+            .runner
+            .spawn("seglens-open", self.generation, move |tx| {
+                match backend.open(&path) {
+                    Ok(entries) => tx.send(OpenEvent::Opened { path, entries }),
+                    Err(e) => tx.send(OpenEvent::Failed(format!("could not open: {e}"))),
+                };
+            });
         self.open_job = Some(job);
     }
 
     fn open_model(&mut self, path: PathBuf) {
         let backend = self.backend.clone();
-        let job = self.runner.spawn("seglens-model", self.generation, move |tx| {
-            match backend.open_model(&path) {
-                Ok(m) => tx.send(MiscEvent::ModelOpened(m)),
-                Err(e) => tx.send(MiscEvent::Error(format!("could not open model: {e}"))),
-            };
-        });
+        let job = self
+            .runner
+            .spawn("seglens-model", self.generation, move |tx| {
+                match backend.open_model(&path) {
+                    Ok(m) => tx.send(MiscEvent::ModelOpened(m)),
+                    Err(e) => tx.send(MiscEvent::Error(format!("could not open model: {e}"))),
+                };
+            });
         self.misc_jobs.push(job);
     }
 
@@ -636,7 +710,8 @@ impl SegApp {
             InferScope::Dataset => self.state.entries.clone(),
         };
         if entries.is_empty() {
-            self.notifications.push(Level::Warning, "nothing to run inference on");
+            self.notifications
+                .push(Level::Warning, "nothing to run inference on");
             return;
         }
         // Latest request wins.
@@ -655,57 +730,74 @@ impl SegApp {
         });
         let cached: HashMap<EntryId, Arc<LoadedEntry>> = entries
             .iter()
-            .filter_map(|e| self.caches.loaded.get(&e.id).map(|l| (e.id.clone(), l.clone())))
+            .filter_map(|e| {
+                self.caches
+                    .loaded
+                    .get(&e.id)
+                    .map(|l| (e.id.clone(), l.clone()))
+            })
             .collect();
         let backend = self.backend.clone();
-        let job = self.runner.spawn("seglens-infer", self.generation, move |tx| {
-            for (i, info) in entries.iter().enumerate() {
-                if tx.is_cancelled() {
-                    tx.send(InferEvent::Finished { cancelled: true });
-                    return;
-                }
-                let loaded = match cached.get(&info.id) {
-                    Some(l) => l.clone(),
-                    None => match backend.load(info) {
-                        Ok(l) => {
-                            let l = Arc::new(l);
-                            tx.send(InferEvent::Loaded(l.clone()));
-                            l
+        let job = self
+            .runner
+            .spawn("seglens-infer", self.generation, move |tx| {
+                for (i, info) in entries.iter().enumerate() {
+                    if tx.is_cancelled() {
+                        tx.send(InferEvent::Finished { cancelled: true });
+                        return;
+                    }
+                    let loaded = match cached.get(&info.id) {
+                        Some(l) => l.clone(),
+                        None => match backend.load(info) {
+                            Ok(l) => {
+                                let l = Arc::new(l);
+                                tx.send(InferEvent::Loaded(l.clone()));
+                                l
+                            }
+                            Err(e) => {
+                                tx.send(InferEvent::Warning(format!(
+                                    "loading failed: {e} ({})",
+                                    info.name
+                                )));
+                                continue;
+                            }
+                        },
+                    };
+                    match backend.predict(&model, &loaded, tx.cancel_flag()) {
+                        Ok(p) => {
+                            if p.width != loaded.image.width || p.height != loaded.image.height {
+                                tx.send(InferEvent::Warning(format!(
+                                    "prediction size differs from the image ({})",
+                                    info.name
+                                )));
+                            }
+                            let eval = loaded
+                                .gt
+                                .as_ref()
+                                .and_then(|g| EntryEval::new(&p, g))
+                                .map(Arc::new);
+                            tx.send(InferEvent::Predicted {
+                                model: model.clone(),
+                                entry: info.id.clone(),
+                                prediction: Arc::new(p),
+                                eval,
+                            });
                         }
                         Err(e) => {
-                            tx.send(InferEvent::Warning(format!("loading failed: {e} ({})", info.name)));
-                            continue;
-                        }
-                    },
-                };
-                match backend.predict(&model, &loaded, tx.cancel_flag()) {
-                    Ok(p) => {
-                        if p.width != loaded.image.width || p.height != loaded.image.height {
+                            if tx.is_cancelled() {
+                                tx.send(InferEvent::Finished { cancelled: true });
+                                return;
+                            }
                             tx.send(InferEvent::Warning(format!(
-                                "prediction size differs from the image ({})",
+                                "inference failed: {e} ({})",
                                 info.name
                             )));
                         }
-                        let eval = loaded.gt.as_ref().and_then(|g| EntryEval::new(&p, g)).map(Arc::new);
-                        tx.send(InferEvent::Predicted {
-                            model: model.clone(),
-                            entry: info.id.clone(),
-                            prediction: Arc::new(p),
-                            eval,
-                        });
                     }
-                    Err(e) => {
-                        if tx.is_cancelled() {
-                            tx.send(InferEvent::Finished { cancelled: true });
-                            return;
-                        }
-                        tx.send(InferEvent::Warning(format!("inference failed: {e} ({})", info.name)));
-                    }
+                    tx.send(InferEvent::Progress { done: i + 1, total });
                 }
-                tx.send(InferEvent::Progress { done: i + 1, total });
-            }
-            tx.send(InferEvent::Finished { cancelled: false });
-        });
+                tx.send(InferEvent::Finished { cancelled: false });
+            });
         self.infer_job = Some(job);
     }
 
@@ -721,14 +813,16 @@ impl SegApp {
 
     fn pick(&mut self, kind: DialogKind) {
         let dialogs = self.dialogs.clone();
-        let job = self.runner.spawn("seglens-dialog", self.generation, move |tx| {
-            if let Some(p) = dialogs.pick(kind) {
-                tx.send(match kind {
-                    DialogKind::Model => MiscEvent::PickedModel(p),
-                    _ => MiscEvent::PickedDataset(p),
-                });
-            }
-        });
+        let job = self
+            .runner
+            .spawn("seglens-dialog", self.generation, move |tx| {
+                if let Some(p) = dialogs.pick(kind) {
+                    tx.send(match kind {
+                        DialogKind::Model => MiscEvent::PickedModel(p),
+                        _ => MiscEvent::PickedDataset(p),
+                    });
+                }
+            });
         self.misc_jobs.push(job);
     }
 
@@ -746,7 +840,13 @@ impl SegApp {
                 AppCommand::ConfirmOpen { save_first } => {
                     if let Some(p) = self.annotation.pending_open.take() {
                         if save_first {
-                            let dirty: Vec<EntryId> = self.annotation.edits.iter().filter(|(_, e)| e.is_dirty()).map(|(id, _)| id.clone()).collect();
+                            let dirty: Vec<EntryId> = self
+                                .annotation
+                                .edits
+                                .iter()
+                                .filter(|(_, e)| e.is_dirty())
+                                .map(|(id, _)| id.clone())
+                                .collect();
                             for id in dirty {
                                 self.save_mask_of(&id);
                             }
@@ -761,9 +861,11 @@ impl SegApp {
                 AppCommand::Annotate(a) => self.run_annotate(a),
                 AppCommand::OpenDemo => {
                     let backend = self.backend.clone();
-                    let job = self.runner.spawn("seglens-demo", self.generation, move |tx| {
-                        tx.send(MiscEvent::DemoSources(backend.demo_sources()));
-                    });
+                    let job = self
+                        .runner
+                        .spawn("seglens-demo", self.generation, move |tx| {
+                            tx.send(MiscEvent::DemoSources(backend.demo_sources()));
+                        });
                     self.state.dataset_path = None;
                     self.open_job = None;
                     self.misc_jobs.push(job);
@@ -803,10 +905,19 @@ impl SegApp {
                     self.training.open = !self.training.open;
                     if self.training.open {
                         if self.training.form.datasets.is_empty()
-                            && let Some(p) = self.state.dataset_path.clone().filter(|p| p.join("images").is_dir()) {
-                                self.training.form.add_dataset(p);
-                            }
-                        let effects = self.training.handle(TrainingCommand::RefreshRuns, &self.backend, &self.runner);
+                            && let Some(p) = self
+                                .state
+                                .dataset_path
+                                .clone()
+                                .filter(|p| p.join("images").is_dir())
+                        {
+                            self.training.form.add_dataset(p);
+                        }
+                        let effects = self.training.handle(
+                            TrainingCommand::RefreshRuns,
+                            &self.backend,
+                            &self.runner,
+                        );
                         self.apply_training_effects(effects);
                     }
                 }
@@ -834,7 +945,14 @@ impl eframe::App for SegApp {
         self.state.gpu_overlays = self.gpu_available && self.settings.prefer_gpu;
 
         // Drag and drop: open the first dropped path.
-        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect());
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
         let mut commands = CommandQueue::default();
         if let Some(p) = dropped.into_iter().next() {
             commands.push(AppCommand::OpenPath(p));

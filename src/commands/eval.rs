@@ -18,8 +18,14 @@ pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
     set_threads(None);
     let compute = backend::select(args.scoring.backend).map_err(anyhow::Error::msg)?;
     eprintln!("device: {}", compute.reason);
-    let predictor = Predictor::open(&args.model, args.variant, compute).with_context(|| format!("cannot open the model {}", args.model.display()))?;
-    eprintln!("model: {} at {}², {:?}", predictor.loaded.meta.architecture_name(), predictor.input_size(), predictor.loaded.origin);
+    let predictor = Predictor::open(&args.model, args.variant, compute)
+        .with_context(|| format!("cannot open the model {}", args.model.display()))?;
+    eprintln!(
+        "model: {} at {}², {:?}",
+        predictor.loaded.meta.architecture_name(),
+        predictor.input_size(),
+        predictor.loaded.origin
+    );
     prepare_out_dir(&args.out)?;
     let datasets = open_datasets(&args.scoring.data)?;
     let split = load_split(&args.scoring)?;
@@ -33,10 +39,18 @@ pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
         }
         let mut progress = Progress::default();
         let (rep, images) = evaluate(&predictor, &samples, &options, &mut |done, total| {
-            progress.update(&format!("{} {} {done}/{total}", ds.name, bar(done, total, 20)));
+            progress.update(&format!(
+                "{} {} {done}/{total}",
+                ds.name,
+                bar(done, total, 20)
+            ));
         })?;
         progress.line("");
-        let dir = if datasets.len() == 1 { args.out.clone() } else { args.out.join(&ds.name) };
+        let dir = if datasets.len() == 1 {
+            args.out.clone()
+        } else {
+            args.out.join(&ds.name)
+        };
         report::write_all(&dir, &rep, &images)?;
         if sweep_only {
             print_sweep(&ds.name, &rep);
@@ -46,7 +60,10 @@ pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
         all.insert(ds.name.clone(), serde_json::json!({ "n_images": rep.n_images, "dice": rep.per_image.dice, "iou": rep.per_image.iou, "pooled": rep.native.pooled, "all_background_accuracy": rep.all_background_accuracy, "best_threshold": rep.sweep.as_ref().and_then(|s| s.best.clone()), "stable_band": rep.sweep.as_ref().and_then(|s| s.band.clone()) }));
     }
     std::fs::create_dir_all(&args.out)?;
-    write_json(&args.out.join("summary.json"), &serde_json::json!({ "model": args.model, "datasets": all }))?;
+    write_json(
+        &args.out.join("summary.json"),
+        &serde_json::json!({ "model": args.model, "datasets": all }),
+    )?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
 }
@@ -55,7 +72,11 @@ pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
 pub(super) fn eval_options(scoring: &ScoringArgs, sweep: bool) -> EvalOptions {
     EvalOptions {
         threshold: scoring.threshold,
-        policy: if scoring.empty == "perfect" { EmptyPolicy::PerfectScore } else { EmptyPolicy::Exclude },
+        policy: if scoring.empty == "perfect" {
+            EmptyPolicy::PerfectScore
+        } else {
+            EmptyPolicy::Exclude
+        },
         bootstrap: BootstrapConfig::with_seed(scoring.seed),
         batch: 4,
         sweep,
@@ -64,12 +85,20 @@ pub(super) fn eval_options(scoring: &ScoringArgs, sweep: bool) -> EvalOptions {
 
 /// The split given with --split, read and checked.
 pub(super) fn load_split(scoring: &ScoringArgs) -> anyhow::Result<Option<Split>> {
-    scoring.split.as_ref().map(|p| Split::load(p).with_context(|| format!("cannot read the split {}", p.display()))).transpose()
+    scoring
+        .split
+        .as_ref()
+        .map(|p| Split::load(p).with_context(|| format!("cannot read the split {}", p.display())))
+        .transpose()
 }
 
 /// A dataset's samples, or only those in one set (train, val, test) of a saved split, then
 /// with the split's patients.
-pub(super) fn select_samples(ds: &Dataset, split: Option<&Split>, set: Option<&str>) -> Vec<SampleRef> {
+pub(super) fn select_samples(
+    ds: &Dataset,
+    split: Option<&Split>,
+    set: Option<&str>,
+) -> Vec<SampleRef> {
     let mut samples = ds.samples();
     if let (Some(split), Some(set)) = (split, set) {
         let keep: Vec<&SampleRef> = match set {
@@ -80,14 +109,24 @@ pub(super) fn select_samples(ds: &Dataset, split: Option<&Split>, set: Option<&s
         samples = samples
             .into_iter()
             .filter_map(|mut s| {
-                let entry = keep.iter().find(|k| k.dataset == s.dataset && k.id == s.id)?;
+                let entry = keep
+                    .iter()
+                    .find(|k| k.dataset == s.dataset && k.id == s.id)?;
                 s.group = entry.group.clone();
                 Some(s)
             })
             .collect();
-        eprintln!("{}: {} samples in the {set} set of the split", ds.name, samples.len());
+        eprintln!(
+            "{}: {} samples in the {set} set of the split",
+            ds.name,
+            samples.len()
+        );
         if samples.is_empty() {
-            let names: std::collections::BTreeSet<&str> = split.sets().iter().flat_map(|(_, items)| items.iter().map(|s| s.dataset.as_str())).collect();
+            let names: std::collections::BTreeSet<&str> = split
+                .sets()
+                .iter()
+                .flat_map(|(_, items)| items.iter().map(|s| s.dataset.as_str()))
+                .collect();
             if !names.contains(ds.name.as_str()) {
                 eprintln!(
                     "  the split names its datasets by folder name ({}); this folder is named {:?}",
@@ -108,12 +147,26 @@ fn print_sweep(name: &str, rep: &crate::eval::EvalReport) {
     println!("  threshold  pooled Dice  pooled IoU  mean Dice");
     let o = |v: Option<f64>| v.map_or_else(|| "     -".into(), |v| format!("{v:.4}"));
     for t in &sw.per_threshold {
-        println!("  {:>9.2}  {:>11}  {:>10}  {:>9}", t.threshold, o(t.pooled.dice), o(t.pooled.iou), o(t.mean_dice.value));
+        println!(
+            "  {:>9.2}  {:>11}  {:>10}  {:>9}",
+            t.threshold,
+            o(t.pooled.dice),
+            o(t.pooled.iou),
+            o(t.mean_dice.value)
+        );
     }
     if let (Some(best), Some(band)) = (&sw.best, &sw.band) {
-        println!("  best {:.2} (Dice {:.4}); stable band {:.2}–{:.2} (width {:.2})", best.threshold, best.dice, band.lo, band.hi, band.width);
+        println!(
+            "  best {:.2} (Dice {:.4}); stable band {:.2}–{:.2} (width {:.2})",
+            best.threshold, best.dice, band.lo, band.hi, band.width
+        );
     }
     if let Some(c) = &rep.calibration {
-        println!("  ECE {} ; mean predictive entropy {} bits", c.ece.map_or("-".into(), |v| format!("{v:.4}")), c.mean_entropy_bits.map_or("-".into(), |v| format!("{v:.4}")));
+        println!(
+            "  ECE {} ; mean predictive entropy {} bits",
+            c.ece.map_or("-".into(), |v| format!("{v:.4}")),
+            c.mean_entropy_bits
+                .map_or("-".into(), |v| format!("{v:.4}"))
+        );
     }
 }

@@ -29,9 +29,20 @@ pub(crate) fn report_pairing(ds: &Dataset) {
         "{}: {} pairs{}{}{}",
         ds.name,
         p.pairs.len(),
-        if p.images_without_mask.is_empty() { String::new() } else { format!(", {} images without mask", p.images_without_mask.len()) },
-        if p.masks_without_image.is_empty() { String::new() } else { format!(", {} masks without image", p.masks_without_image.len()) },
-        ds.modality.as_ref().map(|m| format!(", modality {m}")).unwrap_or_default()
+        if p.images_without_mask.is_empty() {
+            String::new()
+        } else {
+            format!(", {} images without mask", p.images_without_mask.len())
+        },
+        if p.masks_without_image.is_empty() {
+            String::new()
+        } else {
+            format!(", {} masks without image", p.masks_without_image.len())
+        },
+        ds.modality
+            .as_ref()
+            .map(|m| format!(", modality {m}"))
+            .unwrap_or_default()
     );
     for w in p.warnings.iter().take(5) {
         eprintln!("  warning: {w}");
@@ -40,14 +51,23 @@ pub(crate) fn report_pairing(ds: &Dataset) {
 
 /// Makes the output folder before any work, so a bad --out fails at once.
 pub fn prepare_out_dir(out: &std::path::Path) -> anyhow::Result<()> {
-    anyhow::ensure!(!out.exists() || out.is_dir(), "--out {} is a file, not a folder", out.display());
-    std::fs::create_dir_all(out).map_err(|e| anyhow::anyhow!("cannot create the output folder {}: {e}", out.display()))
+    anyhow::ensure!(
+        !out.exists() || out.is_dir(),
+        "--out {} is a file, not a folder",
+        out.display()
+    );
+    std::fs::create_dir_all(out)
+        .map_err(|e| anyhow::anyhow!("cannot create the output folder {}: {e}", out.display()))
 }
 
 /// Configures the global thread pool (decoding and the CPU backend): `threads`, or all
 /// cores but one so the machine stays usable.
 pub fn set_threads(threads: Option<usize>) {
-    let n = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)));
+    let n = threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+    });
     // Fails only if the pool was already built, which is harmless.
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global();
 }

@@ -35,25 +35,45 @@ struct Outputs {
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     set_threads(None);
     let compute = backend::select(args.backend).map_err(anyhow::Error::msg)?;
-    let predictor = Predictor::open(&args.model, args.variant, compute).with_context(|| format!("cannot open the model {}", args.model.display()))?;
+    let predictor = Predictor::open(&args.model, args.variant, compute)
+        .with_context(|| format!("cannot open the model {}", args.model.display()))?;
     let inputs = list_inputs(&args.data)?;
-    anyhow::ensure!(!inputs.is_empty(), "no images, DICOM slices or NIfTI volumes found in {}", args.data.display());
-    let outputs = Outputs { masks: args.out.join("masks"), probabilities: args.out.join("probabilities"), threshold: args.threshold };
+    anyhow::ensure!(
+        !inputs.is_empty(),
+        "no images, DICOM slices or NIfTI volumes found in {}",
+        args.data.display()
+    );
+    let outputs = Outputs {
+        masks: args.out.join("masks"),
+        probabilities: args.out.join("probabilities"),
+        threshold: args.threshold,
+    };
     for d in [&outputs.masks, &outputs.probabilities] {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
     let modality = args.nifti_modality.as_deref().map(Modality::from_code);
     let mut progress = Progress::default();
-    let ct_model = predictor.loaded.meta.input.modality.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("ct"));
+    let ct_model = predictor
+        .loaded
+        .meta
+        .input
+        .modality
+        .as_deref()
+        .is_some_and(|m| m.eq_ignore_ascii_case("ct"));
     if modality.is_none() && ct_model && inputs.iter().any(|p| is_nifti_path(p)) {
         progress.line("note: a CT model on NIfTI input: pass --nifti-modality ct if the volumes hold Hounsfield units");
     }
     let (mut written, mut failed) = (0, 0);
-    let mut names_written: std::collections::BTreeMap<String, PathBuf> = std::collections::BTreeMap::new();
+    let mut names_written: std::collections::BTreeMap<String, PathBuf> =
+        std::collections::BTreeMap::new();
     for (i, path) in inputs.iter().enumerate() {
         let out_name = output_name(path);
         let result = match names_written.get(&out_name) {
-            Some(first) => Err(anyhow::anyhow!("{}: its outputs would replace those of {} (both are named {out_name})", path.display(), first.display())),
+            Some(first) => Err(anyhow::anyhow!(
+                "{}: its outputs would replace those of {} (both are named {out_name})",
+                path.display(),
+                first.display()
+            )),
             None => predict_input(&predictor, path, modality.clone(), &outputs, &mut progress),
         };
         if result.is_ok() {
@@ -66,10 +86,21 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
                 progress.line(&format!("skipped: {e:#}"));
             }
         }
-        progress.update(&format!("{} {}/{}", bar(i + 1, inputs.len(), 20), i + 1, inputs.len()));
+        progress.update(&format!(
+            "{} {}/{}",
+            bar(i + 1, inputs.len(), 20),
+            i + 1,
+            inputs.len()
+        ));
     }
-    progress.line(&format!("wrote masks and probabilities of {written} inputs to {} ({failed} skipped)", args.out.display()));
-    anyhow::ensure!(written > 0, "nothing was predicted: every input was skipped");
+    progress.line(&format!(
+        "wrote masks and probabilities of {written} inputs to {} ({failed} skipped)",
+        args.out.display()
+    ));
+    anyhow::ensure!(
+        written > 0,
+        "nothing was predicted: every input was skipped"
+    );
     Ok(())
 }
 
@@ -78,11 +109,21 @@ fn output_name(path: &Path) -> String {
     if is_nifti_path(path) {
         return file_name(path);
     }
-    format!("{}.png", path.file_stem().map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned()))
+    format!(
+        "{}.png",
+        path.file_stem()
+            .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned())
+    )
 }
 
 /// One input of any kind, by what the file is.
-fn predict_input(predictor: &Predictor, path: &Path, modality: Option<Modality>, out: &Outputs, progress: &mut Progress) -> anyhow::Result<()> {
+fn predict_input(
+    predictor: &Predictor,
+    path: &Path,
+    modality: Option<Modality>,
+    out: &Outputs,
+    progress: &mut Progress,
+) -> anyhow::Result<()> {
     if is_nifti_path(path) {
         predict_nifti(predictor, path, modality, out, progress)
     } else if looks_like_dicom(path) {
@@ -94,56 +135,138 @@ fn predict_input(predictor: &Predictor, path: &Path, modality: Option<Modality>,
 
 fn predict_image(predictor: &Predictor, path: &Path, out: &Outputs) -> anyhow::Result<()> {
     let raw = decode_image(path)?;
-    predict_plane(predictor, SourcePixels::Image { image: &raw, path }, (raw.width, raw.height), path, out)
+    predict_plane(
+        predictor,
+        SourcePixels::Image { image: &raw, path },
+        (raw.width, raw.height),
+        path,
+        out,
+    )
 }
 
 /// A single DICOM slice: its values (HU for CT) windowed as the model expects, PNG outputs.
 fn predict_dicom(predictor: &Predictor, path: &Path, out: &Outputs) -> anyhow::Result<()> {
     let slice = read_dicom(path)?.to_scalar();
-    predict_plane(predictor, SourcePixels::Scalar(&slice), (slice.width, slice.height), path, out)
+    predict_plane(
+        predictor,
+        SourcePixels::Scalar(&slice),
+        (slice.width, slice.height),
+        path,
+        out,
+    )
 }
 
 /// One 2D input → a 0/255 mask and a 16-bit probability PNG at its own size.
-fn predict_plane(predictor: &Predictor, source: SourcePixels<'_>, (w, h): (u32, u32), path: &Path, out: &Outputs) -> anyhow::Result<()> {
-    let input = prepare(source, None, &predictor.loaded.meta.input, &PrepareOptions::default(), Augmentation::NONE)?;
+fn predict_plane(
+    predictor: &Predictor,
+    source: SourcePixels<'_>,
+    (w, h): (u32, u32),
+    path: &Path,
+    out: &Outputs,
+) -> anyhow::Result<()> {
+    let input = prepare(
+        source,
+        None,
+        &predictor.loaded.meta.input,
+        &PrepareOptions::default(),
+        Augmentation::NONE,
+    )?;
     let logits = predictor.logits(&[input.image.as_slice()])?;
     let size = input.size;
-    let probs = resize_bilinear(&sigmoid(&logits[0]), (size, size), (w as usize, h as usize)).map_err(anyhow::Error::msg)?;
+    let probs = resize_bilinear(&sigmoid(&logits[0]), (size, size), (w as usize, h as usize))
+        .map_err(anyhow::Error::msg)?;
     let name = output_name(path);
-    let mask: Vec<u8> = probs.iter().map(|&p| if p > out.threshold { 255 } else { 0 }).collect();
-    let prob16: Vec<u16> = probs.iter().map(|&p| (p.clamp(0.0, 1.0) * 65535.0).round() as u16).collect();
-    write_png(&out.masks.join(&name), image::DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, mask).context("mask buffer")?))?;
-    let prob_img = image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::from_raw(w, h, prob16).context("probability buffer")?;
-    write_png(&out.probabilities.join(&name), image::DynamicImage::ImageLuma16(prob_img))
+    let mask: Vec<u8> = probs
+        .iter()
+        .map(|&p| if p > out.threshold { 255 } else { 0 })
+        .collect();
+    let prob16: Vec<u16> = probs
+        .iter()
+        .map(|&p| (p.clamp(0.0, 1.0) * 65535.0).round() as u16)
+        .collect();
+    write_png(
+        &out.masks.join(&name),
+        image::DynamicImage::ImageLuma8(
+            image::GrayImage::from_raw(w, h, mask).context("mask buffer")?,
+        ),
+    )?;
+    let prob_img = image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::from_raw(w, h, prob16)
+        .context("probability buffer")?;
+    write_png(
+        &out.probabilities.join(&name),
+        image::DynamicImage::ImageLuma16(prob_img),
+    )
 }
 
 /// A volume: every K slice predicted, written as two volumes on the input's grid.
-fn predict_nifti(predictor: &Predictor, path: &Path, modality: Option<Modality>, out: &Outputs, progress: &mut Progress) -> anyhow::Result<()> {
+fn predict_nifti(
+    predictor: &Predictor,
+    path: &Path,
+    modality: Option<Modality>,
+    out: &Outputs,
+    progress: &mut Progress,
+) -> anyhow::Result<()> {
     let volume = read_nifti(path)?;
     if volume.timepoints > 1 {
-        progress.line(&format!("{}: {} volumes in the file; only the first is predicted", path.display(), volume.timepoints));
+        progress.line(&format!(
+            "{}: {} volumes in the file; only the first is predicted",
+            path.display(),
+            volume.timepoints
+        ));
     }
     let name = file_name(path);
     let prediction = predict_volume(predictor, &volume, modality, 4, &mut |done, total| {
-        progress.update(&format!("{name} {} slice {done}/{total}", bar(done, total, 20)));
+        progress.update(&format!(
+            "{name} {} slice {done}/{total}",
+            bar(done, total, 20)
+        ));
     })?;
     for note in &prediction.convention_notes {
         progress.line(&format!("{name}: {note}"));
     }
-    let description = format!("seglens {} p>{}", predictor.loaded.meta.architecture_name(), out.threshold);
-    write_like(path, &out.masks.join(&name), volume.dims, &prediction.labels(out.threshold), WrittenIntent::Label, &description)?;
-    write_like(path, &out.probabilities.join(&name), volume.dims, &prediction.probabilities, WrittenIntent::Probability, &format!("seglens {} probability", predictor.loaded.meta.architecture_name()))?;
+    let description = format!(
+        "seglens {} p>{}",
+        predictor.loaded.meta.architecture_name(),
+        out.threshold
+    );
+    write_like(
+        path,
+        &out.masks.join(&name),
+        volume.dims,
+        &prediction.labels(out.threshold),
+        WrittenIntent::Label,
+        &description,
+    )?;
+    write_like(
+        path,
+        &out.probabilities.join(&name),
+        volume.dims,
+        &prediction.probabilities,
+        WrittenIntent::Probability,
+        &format!(
+            "seglens {} probability",
+            predictor.loaded.meta.architecture_name()
+        ),
+    )?;
     Ok(())
 }
 
 fn write_png(path: &Path, img: image::DynamicImage) -> anyhow::Result<()> {
     let mut bytes = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).with_context(|| format!("cannot encode {}", path.display()))?;
-    crate::fsutil::write_atomic(path, &bytes).with_context(|| format!("cannot write {}", path.display()))
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .with_context(|| format!("cannot encode {}", path.display()))?;
+    crate::fsutil::write_atomic(path, &bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(|| "volume.nii.gz".into(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || "volume.nii.gz".into(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// Images and NIfTI volumes of a dataset folder (paired or not), of a plain folder, or one file.
@@ -153,7 +276,12 @@ fn list_inputs(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     if path.join("images").is_dir() {
         let report = pair_dataset(path)?;
-        let mut images: Vec<PathBuf> = report.pairs.into_iter().map(|p| p.image).chain(report.images_without_mask).collect();
+        let mut images: Vec<PathBuf> = report
+            .pairs
+            .into_iter()
+            .map(|p| p.image)
+            .chain(report.images_without_mask)
+            .collect();
         images.sort();
         return Ok(images);
     }
@@ -161,7 +289,13 @@ fn list_inputs(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
         .with_context(|| format!("cannot list {}", path.display()))?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| is_nifti_path(p) || looks_like_dicom(p) || p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())))
+        .filter(|p| {
+            is_nifti_path(p)
+                || looks_like_dicom(p)
+                || p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        })
         .collect();
     inputs.sort();
     Ok(inputs)

@@ -12,7 +12,10 @@ pub struct Progress {
 
 impl Default for Progress {
     fn default() -> Self {
-        Self { tty: std::io::stderr().is_terminal(), last: None }
+        Self {
+            tty: std::io::stderr().is_terminal(),
+            last: None,
+        }
     }
 }
 
@@ -23,7 +26,10 @@ impl Progress {
         if self.tty {
             eprint!("\r\x1b[2K{line}");
             let _ = std::io::stderr().flush();
-        } else if self.last.is_none_or(|t| now.duration_since(t) > Duration::from_secs(10)) {
+        } else if self
+            .last
+            .is_none_or(|t| now.duration_since(t) > Duration::from_secs(10))
+        {
             eprintln!("{line}");
             self.last = Some(now);
         }
@@ -44,11 +50,19 @@ pub fn duration(secs: f64) -> String {
         return "?".into();
     }
     let s = secs.round() as u64;
-    if s >= 3600 { format!("{}h{:02}m{:02}s", s / 3600, s / 60 % 60, s % 60) } else { format!("{}m{:02}s", s / 60, s % 60) }
+    if s >= 3600 {
+        format!("{}h{:02}m{:02}s", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
 }
 
 /// A text progress bar of `width` characters.
 pub fn bar(done: usize, total: usize, width: usize) -> String {
-    let filled = if total == 0 { width } else { (done * width / total).min(width) };
+    let filled = if total == 0 {
+        width
+    } else {
+        (done * width / total).min(width)
+    };
     format!("[{}{}]", "#".repeat(filled), "-".repeat(width - filled))
 }

@@ -9,8 +9,10 @@ use crate::cli::TrainArgs;
 use crate::convention::Normalisation;
 use crate::data::grouping::Grouping;
 use crate::data::split::SiteHoldout;
-use crate::train::setup::{NewRunRequest, OptimizerChoice, RunSources, open_run, plan_run, write_new_run};
 use crate::train::report::write_run_report;
+use crate::train::setup::{
+    NewRunRequest, OptimizerChoice, RunSources, open_run, plan_run, write_new_run,
+};
 use crate::train::{EventLog, TrainControl, TrainEvent, TrainOutcome, train};
 
 /// The split file inside a run folder.
@@ -38,7 +40,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             (planned.run, planned.split, out, false)
         }
     };
-    eprintln!("split {}: {} train, {} val, {} test", &split.hash[..12.min(split.hash.len())], split.train.len(), split.val.len(), split.test.len());
+    eprintln!(
+        "split {}: {} train, {} val, {} test",
+        &split.hash[..12.min(split.hash.len())],
+        split.train.len(),
+        split.val.len(),
+        split.test.len()
+    );
     let sources = RunSources::load(&split, &run.train.input);
     for (path, why) in sources.skipped() {
         eprintln!("{}", skipped_line(path, why));
@@ -52,9 +60,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let mut progress = Progress::default();
     let mut events_log = EventLog::open(&run_dir, resume);
     let mut total_steps = 0;
-    let outcome = train(&run, &sources.train, &sources.val, &run_dir, &compute, &control, resume, &mut |event| {
-        events_log.append(&event);
-        match &event {
+    let outcome = train(
+        &run,
+        &sources.train,
+        &sources.val,
+        &run_dir,
+        &compute,
+        &control,
+        resume,
+        &mut |event| {
+            events_log.append(&event);
+            match &event {
             TrainEvent::Started { total_steps: t, start_step, .. } => {
                 total_steps = *t;
                 // A finished run says so in the warning that follows.
@@ -79,9 +95,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             TrainEvent::Cancelled { next_step } => progress.line(&format!("stopped; resume with --resume {} (next step {next_step})", run_dir.display())),
             _ => {}
         }
-    })?;
+        },
+    )?;
     if let TrainOutcome::Finished { state } = outcome {
-        eprintln!("finished: best epoch {} (val IoU {:.4})", state.best_epoch.map_or(0, |e| e + 1), state.best_val_iou);
+        eprintln!(
+            "finished: best epoch {} (val IoU {:.4})",
+            state.best_epoch.map_or(0, |e| e + 1),
+            state.best_val_iou
+        );
         eprint!("{}", write_run_report(&run_dir, &split, compute)?);
     }
     Ok(())
@@ -101,12 +122,19 @@ fn request_of(args: &TrainArgs) -> NewRunRequest {
         batch_size: args.batch_size,
         seed: args.seed,
         split_file: args.split.clone(),
-        optimizer: if args.optimizer == "adamw" { OptimizerChoice::Adamw } else { OptimizerChoice::Sgd },
+        optimizer: if args.optimizer == "adamw" {
+            OptimizerChoice::Adamw
+        } else {
+            OptimizerChoice::Sgd
+        },
         lr: args.lr,
         val_fraction: args.val_fraction,
         test_fraction: args.test_fraction,
         grouping,
-        test_site: args.test_site.as_ref().map(|site| SiteHoldout { pattern: args.site_regex.clone(), site: site.clone() }),
+        test_site: args.test_site.as_ref().map(|site| SiteHoldout {
+            pattern: args.site_regex.clone(),
+            site: site.clone(),
+        }),
         augment: !args.no_augment,
         normalisation: match args.normalisation.as_str() {
             "reference" => Normalisation::Reference,

@@ -56,7 +56,14 @@ pub struct AuditOptions {
 
 impl Default for AuditOptions {
     fn default() -> Self {
-        Self { seed: 0, val_fraction: 0.3, test_fraction: 0.0, grouping: Grouping::Default, mask_rule: MaskRule::AnyNonZero, split: None }
+        Self {
+            seed: 0,
+            val_fraction: 0.3,
+            test_fraction: 0.0,
+            grouping: Grouping::Default,
+            mask_rule: MaskRule::AnyNonZero,
+            split: None,
+        }
     }
 }
 
@@ -70,7 +77,10 @@ pub struct Finding {
 }
 
 fn finding(code: &str, message: impl Into<String>) -> Finding {
-    Finding { code: code.into(), message: message.into() }
+    Finding {
+        code: code.into(),
+        message: message.into(),
+    }
 }
 
 /// What one input path turned out to be.
@@ -339,7 +349,10 @@ struct SampleInfo {
 
 /// Audits `paths` (dataset folders, DICOM folders or single files).
 pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
-    let mut report = AuditReport { thresholds: Thresholds::default(), ..AuditReport::default() };
+    let mut report = AuditReport {
+        thresholds: Thresholds::default(),
+        ..AuditReport::default()
+    };
     let mut datasets: Vec<Dataset> = Vec::new();
     for path in paths {
         audit_input(path, &mut report, &mut datasets);
@@ -355,7 +368,11 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
                 foreground: pair.mask.foreground(),
                 pixels: pair.mask.data.len() as u64,
                 size: (pair.image.width, pair.image.height),
-                format: format!("{}-bit {}", pair.image.bit_depth, layout_name(pair.image.layout)),
+                format: format!(
+                    "{}-bit {}",
+                    pair.image.bit_depth,
+                    layout_name(pair.image.layout)
+                ),
                 pixel_hash: pair.image.pixel_hash(),
                 fingerprint: Fingerprint::of(&pair.image),
             };
@@ -366,7 +383,11 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
     for (s, result) in samples.into_iter().zip(loaded) {
         match result {
             Ok((info, warnings)) => {
-                report.warnings.extend(warnings.iter().map(|w| finding(warning_code(w), w.to_string())));
+                report.warnings.extend(
+                    warnings
+                        .iter()
+                        .map(|w| finding(warning_code(w), w.to_string())),
+                );
                 good.push((s, info));
             }
             Err(e) => report.errors.push(finding(error_code(&e), e.to_string())),
@@ -383,7 +404,10 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
         grouping,
         test_site: None,
     };
-    let made = |grouping: Grouping, report: &mut AuditReport| match split::make_split(&refs, &config(grouping)) {
+    let made = |grouping: Grouping, report: &mut AuditReport| match split::make_split(
+        &refs,
+        &config(grouping),
+    ) {
         Ok(s) => Some(s),
         Err(e) => {
             report.errors.push(finding("split", e.to_string()));
@@ -394,10 +418,16 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
         Some(s) => Some(s.clone()),
         None => made(options.grouping.clone(), &mut report),
     };
-    let detect_grouping = if options.grouping == Grouping::None { Grouping::Default } else { options.grouping.clone() };
+    let detect_grouping = if options.grouping == Grouping::None {
+        Grouping::Default
+    } else {
+        options.grouping.clone()
+    };
     let image_level = made(Grouping::None, &mut report);
     let grouped = made(detect_grouping.clone(), &mut report);
-    let Some(audited) = audited else { return report };
+    let Some(audited) = audited else {
+        return report;
+    };
 
     let mut set_of: HashMap<(String, String), SplitSet> = HashMap::new();
     for (set, items) in audited.sets() {
@@ -408,12 +438,20 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
     let key_of = |s: &SampleRef| SampleKey {
         dataset: s.dataset.clone(),
         id: s.id.clone(),
-        set: set_of.get(&(s.dataset.clone(), s.id.clone())).map_or("none", |x| x.name()).into(),
+        set: set_of
+            .get(&(s.dataset.clone(), s.id.clone()))
+            .map_or("none", |x| x.name())
+            .into(),
     };
     if options.split.is_some() {
-        let missing = refs.iter().filter(|s| !set_of.contains_key(&(s.dataset.clone(), s.id.clone()))).count();
+        let missing = refs
+            .iter()
+            .filter(|s| !set_of.contains_key(&(s.dataset.clone(), s.id.clone())))
+            .count();
         if missing > 0 {
-            report.notes.push(format!("{missing} samples are not in the given split and were only checked for readability"));
+            report.notes.push(format!(
+                "{missing} samples are not in the given split and were only checked for readability"
+            ));
         }
     }
     report.split = SplitSummary {
@@ -433,7 +471,11 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
         Ok(keyer) => {
             let patterns = match &detect_grouping {
                 Grouping::Pattern(p) => p.clone(),
-                _ => DEFAULT_PATTERNS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", "),
+                _ => DEFAULT_PATTERNS
+                    .iter()
+                    .map(|(name, _)| *name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             };
             let keys: BTreeSet<(String, String)> = refs
                 .iter()
@@ -441,10 +483,19 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
                 .collect();
             report.leakage = Leakage {
                 patterns,
-                samples_with_key: refs.iter().filter(|s| keyer.key(&file_stem(&s.image)).is_some()).count(),
+                samples_with_key: refs
+                    .iter()
+                    .filter(|s| keyer.key(&file_stem(&s.image)).is_some())
+                    .count(),
                 groups: keys.len(),
-                image_level: image_level.as_ref().map(|s| straddle(s, &keyer)).unwrap_or_default(),
-                grouped: grouped.as_ref().map(|s| straddle(s, &keyer)).unwrap_or_default(),
+                image_level: image_level
+                    .as_ref()
+                    .map(|s| straddle(s, &keyer))
+                    .unwrap_or_default(),
+                grouped: grouped
+                    .as_ref()
+                    .map(|s| straddle(s, &keyer))
+                    .unwrap_or_default(),
                 audited: straddle(&audited, &keyer),
             };
             for g in &report.leakage.audited.examples {
@@ -456,9 +507,16 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
                     ),
                 ));
             }
-            let extra = report.leakage.audited.groups_straddling.saturating_sub(report.leakage.audited.examples.len());
+            let extra = report
+                .leakage
+                .audited
+                .groups_straddling
+                .saturating_sub(report.leakage.audited.examples.len());
             if extra > 0 {
-                report.errors.push(finding("group_across_sets", format!("… and {extra} more patient groups in several sets")));
+                report.errors.push(finding(
+                    "group_across_sets",
+                    format!("… and {extra} more patient groups in several sets"),
+                ));
             }
             let il = &report.leakage.image_level;
             if il.groups_straddling > 0 && report.leakage.audited.groups_straddling == 0 {
@@ -475,13 +533,18 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
     }
 
     // Per-set statistics.
-    let index: HashMap<(String, String), &SampleInfo> = good.iter().map(|(s, i)| ((s.dataset.clone(), s.id.clone()), i)).collect();
+    let index: HashMap<(String, String), &SampleInfo> = good
+        .iter()
+        .map(|(s, i)| ((s.dataset.clone(), s.id.clone()), i))
+        .collect();
     for (set, items) in audited.sets() {
         if set == SplitSet::Test && items.is_empty() {
             continue;
         }
-        let infos: Vec<(&SampleRef, &SampleInfo)> =
-            items.iter().filter_map(|s| Some((s, *index.get(&(s.dataset.clone(), s.id.clone()))?))).collect();
+        let infos: Vec<(&SampleRef, &SampleInfo)> = items
+            .iter()
+            .filter_map(|s| Some((s, *index.get(&(s.dataset.clone(), s.id.clone()))?)))
+            .collect();
         report.sets.push(set_stats(set, &infos));
     }
     report
@@ -497,7 +560,10 @@ fn layout_name(layout: PixelLayout) -> &'static str {
 }
 
 fn file_stem(path: &Path) -> String {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     pairing::split_extension(&name).0
 }
 
@@ -551,23 +617,40 @@ fn audit_input(path: &Path, report: &mut AuditReport, datasets: &mut Vec<Dataset
                 input.several_masks = p.several_masks.len();
                 input.ignored_files = p.ignored.len();
                 for image in &p.images_without_mask {
-                    report.errors.push(finding("unpaired_image", format!("image has no mask: {}", image.display())));
+                    report.errors.push(finding(
+                        "unpaired_image",
+                        format!("image has no mask: {}", image.display()),
+                    ));
                 }
                 for mask in &p.masks_without_image {
-                    report.errors.push(finding("unpaired_mask", format!("mask has no image: {}", mask.display())));
+                    report.errors.push(finding(
+                        "unpaired_mask",
+                        format!("mask has no image: {}", mask.display()),
+                    ));
                 }
                 for group in &p.ambiguous_images {
-                    let names: Vec<String> = group.iter().map(|g| g.display().to_string()).collect();
+                    let names: Vec<String> =
+                        group.iter().map(|g| g.display().to_string()).collect();
                     report.errors.push(finding(
                         "ambiguous_image",
-                        format!("several images share one name; only the first is used: {}", names.join(", ")),
+                        format!(
+                            "several images share one name; only the first is used: {}",
+                            names.join(", ")
+                        ),
                     ));
                 }
                 for ignored in &p.ignored {
-                    report.notes.push(format!("ignored ({}): {}", ignored.reason, ignored.path.display()));
+                    report.notes.push(format!(
+                        "ignored ({}): {}",
+                        ignored.reason,
+                        ignored.path.display()
+                    ));
                 }
                 if d.modality.is_none() {
-                    report.notes.push(format!("modality unknown (no SOURCE.md line, no ct/mr in the name): {}", path.display()));
+                    report.notes.push(format!(
+                        "modality unknown (no SOURCE.md line, no ct/mr in the name): {}",
+                        path.display()
+                    ));
                 }
                 datasets.push(d);
             }
@@ -576,7 +659,11 @@ fn audit_input(path: &Path, report: &mut AuditReport, datasets: &mut Vec<Dataset
                     input.kind = InputKind::DicomFolder;
                     let first = &series.slices[0];
                     input.modality = Some(first.modality.to_string());
-                    let range = series.slices.iter().flat_map(|s| s.values()).fold(None, fold_range);
+                    let range = series
+                        .slices
+                        .iter()
+                        .flat_map(|s| s.values())
+                        .fold(None, fold_range);
                     input.file = Some(FileDetails {
                         width: first.width,
                         height: first.height,
@@ -588,11 +675,21 @@ fn audit_input(path: &Path, report: &mut AuditReport, datasets: &mut Vec<Dataset
                         ..FileDetails::default()
                     });
                     for (p, message) in &series.skipped {
-                        report.errors.push(finding("unreadable", format!("{message} (in DICOM folder {})", p.display())));
+                        report.errors.push(finding(
+                            "unreadable",
+                            format!("{message} (in DICOM folder {})", p.display()),
+                        ));
                     }
-                    report.warnings.extend(series.warnings.iter().map(|w| finding("dicom_series", w.clone())));
+                    report.warnings.extend(
+                        series
+                            .warnings
+                            .iter()
+                            .map(|w| finding("dicom_series", w.clone())),
+                    );
                 }
-                _ => report.errors.push(finding("not_a_dataset", not_dataset.to_string())),
+                _ => report
+                    .errors
+                    .push(finding("not_a_dataset", not_dataset.to_string())),
             },
         }
     } else {
@@ -619,9 +716,15 @@ fn fold_range(acc: Option<(f64, f64)>, v: f32) -> Option<(f64, f64)> {
 /// Reads a single file by its extension (DICOM, NIfTI, else a 2D image).
 fn audit_file(path: &Path) -> Result<(InputKind, FileDetails, Option<String>), DataError> {
     if !path.exists() {
-        return Err(DataError::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
+        return Err(DataError::io(
+            path,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        ));
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let (_, ext) = pairing::split_extension(&name);
     match ext.as_str() {
         "dcm" => {
@@ -641,7 +744,11 @@ fn audit_file(path: &Path) -> Result<(InputKind, FileDetails, Option<String>), D
         "nii" | "nii.gz" => {
             let v = nifti::read_nifti(path)?;
             let integer = v.values.iter().all(|x| x.fract() == 0.0);
-            let distinct: BTreeSet<i64> = if integer { v.values.iter().take(5_000_000).map(|&x| x as i64).collect() } else { BTreeSet::new() };
+            let distinct: BTreeSet<i64> = if integer {
+                v.values.iter().take(5_000_000).map(|&x| x as i64).collect()
+            } else {
+                BTreeSet::new()
+            };
             let labels = (integer && distinct.len() <= 32).then(|| nifti::label_stats(&v, None));
             let details = FileDetails {
                 width: v.dims[0] as u32,
@@ -664,7 +771,9 @@ fn audit_file(path: &Path) -> Result<(InputKind, FileDetails, Option<String>), D
                 depth: 1,
                 bit_depth: Some(u16::from(raw.bit_depth)),
                 channels: Some(raw.channels()),
-                value_range: (0..raw.samples.len()).map(|i| raw.samples.get(i) as f32).fold(None, fold_range),
+                value_range: (0..raw.samples.len())
+                    .map(|i| raw.samples.get(i) as f32)
+                    .fold(None, fold_range),
                 encoding: Some(raw.format.name().into()),
                 ..FileDetails::default()
             };
@@ -674,7 +783,11 @@ fn audit_file(path: &Path) -> Result<(InputKind, FileDetails, Option<String>), D
 }
 
 /// Exact and near-duplicates among the analysed samples.
-fn find_duplicates(good: &[(SampleRef, SampleInfo)], key_of: &dyn Fn(&SampleRef) -> SampleKey, report: &mut AuditReport) {
+fn find_duplicates(
+    good: &[(SampleRef, SampleInfo)],
+    key_of: &dyn Fn(&SampleRef) -> SampleKey,
+    report: &mut AuditReport,
+) {
     let mut by_hash: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, (_, info)) in good.iter().enumerate() {
         by_hash.entry(&info.pixel_hash).or_default().push(i);
@@ -690,10 +803,20 @@ fn find_duplicates(good: &[(SampleRef, SampleInfo)], key_of: &dyn Fn(&SampleRef)
     let pair = |i: usize, j: usize, kind: &str, transform: &str, d: u32, residual: Option<f32>| {
         let (a, b) = (key_of(&good[i].0), key_of(&good[j].0));
         let crosses_sets = a.set != b.set;
-        DuplicatePair { a, b, kind: kind.into(), transform: transform.into(), phash_distance: d, residual, crosses_sets }
+        DuplicatePair {
+            a,
+            b,
+            kind: kind.into(),
+            transform: transform.into(),
+            phash_distance: d,
+            residual,
+            crosses_sets,
+        }
     };
     for &(i, j) in &exact {
-        report.exact_duplicates.push(pair(i, j, "exact", "identity", 0, None));
+        report
+            .exact_duplicates
+            .push(pair(i, j, "exact", "identity", 0, None));
     }
 
     // Stage 1 in parallel over the first image of each pair.
@@ -713,40 +836,85 @@ fn find_duplicates(good: &[(SampleRef, SampleInfo)], key_of: &dyn Fn(&SampleRef)
     let involved: BTreeSet<usize> = candidates.iter().flat_map(|c| [c.0, c.1]).collect();
     let planes: HashMap<usize, GreyPlane> = involved
         .par_iter()
-        .filter_map(|&i| Some((i, GreyPlane::of(&image_io::decode_image(&good[i].0.image).ok()?))))
+        .filter_map(|&i| {
+            Some((
+                i,
+                GreyPlane::of(&image_io::decode_image(&good[i].0.image).ok()?),
+            ))
+        })
         .collect();
     let mut confirmed: Vec<(usize, usize, u32, usize, f32)> = candidates
         .par_iter()
-        .filter_map(|&(i, j, d, t)| Some((i, j, d, t, phash::confirm(planes.get(&i)?, planes.get(&j)?, t)?)))
+        .filter_map(|&(i, j, d, t)| {
+            Some((
+                i,
+                j,
+                d,
+                t,
+                phash::confirm(planes.get(&i)?, planes.get(&j)?, t)?,
+            ))
+        })
         .collect();
     confirmed.sort_by(|a, b| a.4.total_cmp(&b.4).then((a.0, a.1).cmp(&(b.0, b.1))));
     for &(i, j, d, t, r) in &confirmed {
         if r <= phash::RESIDUAL_MAX {
-            report.near_duplicates.push(pair(i, j, "near", phash::TRANSFORM_NAMES[t], d, Some(r)));
+            report
+                .near_duplicates
+                .push(pair(i, j, "near", phash::TRANSFORM_NAMES[t], d, Some(r)));
         } else if report.closest_distinct.len() < 5 {
-            report.closest_distinct.push(pair(i, j, "distinct", phash::TRANSFORM_NAMES[t], d, Some(r)));
+            report.closest_distinct.push(pair(
+                i,
+                j,
+                "distinct",
+                phash::TRANSFORM_NAMES[t],
+                d,
+                Some(r),
+            ));
         }
     }
-    for p in report.exact_duplicates.iter().chain(&report.near_duplicates) {
-        let what = if p.kind == "exact" { "exact duplicate".to_string() } else { format!("near-duplicate ({})", p.transform) };
+    for p in report
+        .exact_duplicates
+        .iter()
+        .chain(&report.near_duplicates)
+    {
+        let what = if p.kind == "exact" {
+            "exact duplicate".to_string()
+        } else {
+            format!("near-duplicate ({})", p.transform)
+        };
         let message = format!(
             "{what}: {}/{} ({}) and {}/{} ({})",
             p.a.dataset, p.a.id, p.a.set, p.b.dataset, p.b.id, p.b.set
         );
         if p.crosses_sets {
-            report.errors.push(finding(&format!("{}_duplicate_across_sets", p.kind), message));
+            report.errors.push(finding(
+                &format!("{}_duplicate_across_sets", p.kind),
+                message,
+            ));
         } else {
-            report.warnings.push(finding(&format!("{}_duplicate_within_set", p.kind), message));
+            report.warnings.push(finding(
+                &format!("{}_duplicate_within_set", p.kind),
+                message,
+            ));
         }
     }
 }
 
 fn set_stats(set: SplitSet, infos: &[(&SampleRef, &SampleInfo)]) -> SetStats {
-    let mut s = SetStats { set: set.name().into(), samples: infos.len(), foreground_min: f64::INFINITY, ..SetStats::default() };
+    let mut s = SetStats {
+        set: set.name().into(),
+        samples: infos.len(),
+        foreground_min: f64::INFINITY,
+        ..SetStats::default()
+    };
     let (mut fg_pixels, mut all_pixels) = (0u64, 0u64);
     let (mut sum_fraction, mut sum_bg, mut sum_repo) = (0f64, 0f64, 0f64);
     for (r, info) in infos {
-        let fraction = if info.pixels > 0 { info.foreground as f64 / info.pixels as f64 } else { 0.0 };
+        let fraction = if info.pixels > 0 {
+            info.foreground as f64 / info.pixels as f64
+        } else {
+            0.0
+        };
         sum_fraction += fraction;
         s.foreground_min = s.foreground_min.min(fraction);
         s.foreground_max = s.foreground_max.max(fraction);
@@ -758,8 +926,16 @@ fn set_stats(set: SplitSet, infos: &[(&SampleRef, &SampleInfo)]) -> SetStats {
         } else {
             sum_repo += 1.0 - fraction;
         }
-        *s.image_sizes.entry(format!("{}×{}", info.size.0, info.size.1)).or_default() += 1;
-        *s.modalities.entry(r.modality.as_ref().map_or("unknown".into(), ToString::to_string)).or_default() += 1;
+        *s.image_sizes
+            .entry(format!("{}×{}", info.size.0, info.size.1))
+            .or_default() += 1;
+        *s.modalities
+            .entry(
+                r.modality
+                    .as_ref()
+                    .map_or("unknown".into(), ToString::to_string),
+            )
+            .or_default() += 1;
         *s.sample_formats.entry(info.format.clone()).or_default() += 1;
         *s.datasets.entry(r.dataset.clone()).or_default() += 1;
     }
@@ -768,7 +944,11 @@ fn set_stats(set: SplitSet, infos: &[(&SampleRef, &SampleInfo)]) -> SetStats {
     if infos.is_empty() {
         s.foreground_min = 0.0;
     }
-    s.all_background_accuracy = if all_pixels > 0 { 1.0 - fg_pixels as f64 / all_pixels as f64 } else { 0.0 };
+    s.all_background_accuracy = if all_pixels > 0 {
+        1.0 - fg_pixels as f64 / all_pixels as f64
+    } else {
+        0.0
+    };
     s.all_background_accuracy_per_image = sum_bg / n;
     s.all_background_accuracy_reference_metric = sum_repo / n;
     s

@@ -12,7 +12,13 @@ use super::audit::{self, AuditOptions, AuditReport, DuplicatePair, Finding, Inpu
 /// 0 without errors, 1 with errors (unreadable files, unpaired or mismatched pairs,
 /// duplicates or patient groups across sets). Warnings do not change it.
 pub fn audit_cli(paths: &[PathBuf], json: bool, seed: u64) -> i32 {
-    let report = audit::audit(paths, &AuditOptions { seed, ..AuditOptions::default() });
+    let report = audit::audit(
+        paths,
+        &AuditOptions {
+            seed,
+            ..AuditOptions::default()
+        },
+    );
     if json {
         match serde_json::to_string_pretty(&report) {
             Ok(text) => println!("{text}"),
@@ -34,7 +40,12 @@ const EXAMPLES_PER_KIND: usize = 5;
 pub fn to_text(r: &AuditReport) -> String {
     let mut out = String::new();
     let o = &mut out;
-    let _ = writeln!(o, "seglens audit: {} input(s), {} samples analysed", r.inputs.len(), r.samples_analysed);
+    let _ = writeln!(
+        o,
+        "seglens audit: {} input(s), {} samples analysed",
+        r.inputs.len(),
+        r.samples_analysed
+    );
     let _ = writeln!(o, "\ninputs");
     for i in &r.inputs {
         let modality = match (&i.modality, &i.modality_source) {
@@ -61,10 +72,17 @@ pub fn to_text(r: &AuditReport) -> String {
             }
             _ => {
                 let d = i.file.clone().unwrap_or_default();
-                let range = d.value_range.map_or(String::new(), |(lo, hi)| format!(", values {lo}..{hi}"));
+                let range = d
+                    .value_range
+                    .map_or(String::new(), |(lo, hi)| format!(", values {lo}..{hi}"));
                 let labels = d.labels.as_ref().map_or(String::new(), |l| {
-                    let c = l.centroid_world_mm.map_or("-".into(), |c| format!("({:.2}, {:.2}, {:.2}) mm RAS", c[0], c[1], c[2]));
-                    format!(", non-zero voxels {} ({:.1} mm³), centroid {c}", l.voxel_count, l.volume_mm3)
+                    let c = l.centroid_world_mm.map_or("-".into(), |c| {
+                        format!("({:.2}, {:.2}, {:.2}) mm RAS", c[0], c[1], c[2])
+                    });
+                    format!(
+                        ", non-zero voxels {} ({:.1} mm³), centroid {c}",
+                        l.voxel_count, l.volume_mm3
+                    )
                 });
                 let _ = writeln!(
                     o,
@@ -97,8 +115,16 @@ pub fn to_text(r: &AuditReport) -> String {
         );
         let l = &r.leakage;
         let _ = writeln!(o, "\npatient groups (patterns: {})", l.patterns);
-        let _ = writeln!(o, "  {} samples carry a key, {} groups", l.samples_with_key, l.groups);
-        for (name, st) in [("image-level split", &l.image_level), ("grouped split", &l.grouped), ("audited split", &l.audited)] {
+        let _ = writeln!(
+            o,
+            "  {} samples carry a key, {} groups",
+            l.samples_with_key, l.groups
+        );
+        for (name, st) in [
+            ("image-level split", &l.image_level),
+            ("grouped split", &l.grouped),
+            ("audited split", &l.audited),
+        ] {
             let _ = writeln!(
                 o,
                 "  {name:<18} {} groups on several sets ({} samples)",
@@ -110,7 +136,15 @@ pub fn to_text(r: &AuditReport) -> String {
         let _ = writeln!(
             o,
             "  {:<6} {:>7} {:>8} {:>8} {:>8} {:>6} {:>10} {:>10} {:>10}",
-            "set", "samples", "fg mean", "fg min", "fg max", "empty", "bg acc", "bg acc/img", "bg acc ref"
+            "set",
+            "samples",
+            "fg mean",
+            "fg min",
+            "fg max",
+            "empty",
+            "bg acc",
+            "bg acc/img",
+            "bg acc ref"
         );
         for st in &r.sets {
             let _ = writeln!(
@@ -153,7 +187,12 @@ pub fn to_text(r: &AuditReport) -> String {
             t.residual_max,
             t.max_shift_px
         );
-        let across = r.exact_duplicates.iter().chain(&r.near_duplicates).filter(|p| p.crosses_sets).count();
+        let across = r
+            .exact_duplicates
+            .iter()
+            .chain(&r.near_duplicates)
+            .filter(|p| p.crosses_sets)
+            .count();
         let _ = writeln!(o, "  {across} across sets");
         for p in r.exact_duplicates.iter().chain(&r.near_duplicates).take(10) {
             let _ = writeln!(o, "  {}", pair_line(p));
@@ -188,18 +227,36 @@ pub fn to_text(r: &AuditReport) -> String {
 }
 
 fn pair_line(p: &DuplicatePair) -> String {
-    let residual = p.residual.map_or(String::new(), |r| format!(", residual {r:.4}"));
+    let residual = p
+        .residual
+        .map_or(String::new(), |r| format!(", residual {r:.4}"));
     format!(
         "{} {}/{} [{}] ~ {}/{} [{}] ({}, pHash {}{residual})",
-        p.kind, p.a.dataset, p.a.id, p.a.set, p.b.dataset, p.b.id, p.b.set, p.transform, p.phash_distance
+        p.kind,
+        p.a.dataset,
+        p.a.id,
+        p.a.set,
+        p.b.dataset,
+        p.b.id,
+        p.b.set,
+        p.transform,
+        p.phash_distance
     )
 }
 
 fn summarise(map: &BTreeMap<String, usize>) -> String {
     let mut items: Vec<(&String, &usize)> = map.iter().collect();
     items.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    let shown: Vec<String> = items.iter().take(3).map(|(k, v)| format!("{k} ×{v}")).collect();
-    if items.len() > 3 { format!("{} (+{} more)", shown.join(", "), items.len() - 3) } else { shown.join(", ") }
+    let shown: Vec<String> = items
+        .iter()
+        .take(3)
+        .map(|(k, v)| format!("{k} ×{v}"))
+        .collect();
+    if items.len() > 3 {
+        format!("{} (+{} more)", shown.join(", "), items.len() - 3)
+    } else {
+        shown.join(", ")
+    }
 }
 
 fn findings(o: &mut String, title: &str, list: &[Finding]) {
@@ -217,7 +274,11 @@ fn findings(o: &mut String, title: &str, list: &[Finding]) {
             let _ = writeln!(o, "    {}", f.message);
         }
         if items.len() > EXAMPLES_PER_KIND {
-            let _ = writeln!(o, "    … {} more (see --json)", items.len() - EXAMPLES_PER_KIND);
+            let _ = writeln!(
+                o,
+                "    … {} more (see --json)",
+                items.len() - EXAMPLES_PER_KIND
+            );
         }
     }
 }

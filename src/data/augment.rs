@@ -33,12 +33,19 @@ pub struct Augmentation {
 
 impl Augmentation {
     /// The identity.
-    pub const NONE: Augmentation = Augmentation { rot90: 0, flip: None };
+    pub const NONE: Augmentation = Augmentation {
+        rot90: 0,
+        flip: None,
+    };
 
     /// Draws the recipe's augmentation: rotate with p = 0.5 (k uniform in 0..4, so k = 0
     /// can be drawn too, as in albumentations), then flip with p = 0.5.
     pub fn sample(rng: &mut SplitMix64) -> Self {
-        let rot90 = if rng.next_f64() < 0.5 { rng.below(4) as u8 } else { 0 };
+        let rot90 = if rng.next_f64() < 0.5 {
+            rng.below(4) as u8
+        } else {
+            0
+        };
         let flip = if rng.next_f64() < 0.5 {
             Some(match rng.below(3) {
                 0 => Flip::Vertical,
@@ -53,11 +60,21 @@ impl Augmentation {
 
     /// Size after the augmentation of a `width`×`height` image.
     pub fn output_size(&self, width: usize, height: usize) -> (usize, usize) {
-        if self.rot90 % 2 == 1 { (height, width) } else { (width, height) }
+        if self.rot90 % 2 == 1 {
+            (height, width)
+        } else {
+            (width, height)
+        }
     }
 
     /// Applies to an interleaved row-major buffer; returns the new buffer and size.
-    pub fn apply<T: Copy>(&self, data: &[T], width: usize, height: usize, channels: usize) -> (Vec<T>, usize, usize) {
+    pub fn apply<T: Copy>(
+        &self,
+        data: &[T],
+        width: usize,
+        height: usize,
+        channels: usize,
+    ) -> (Vec<T>, usize, usize) {
         let (mut buf, mut w, mut h) = (data.to_vec(), width, height);
         for _ in 0..self.rot90 % 4 {
             (buf, w, h) = rot90_ccw(&buf, w, h, channels);
@@ -87,8 +104,16 @@ fn flip_buffer<T: Copy>(src: &[T], w: usize, h: usize, channels: usize, flip: Fl
     let mut out = Vec::with_capacity(src.len());
     for y2 in 0..h {
         for x2 in 0..w {
-            let x = if matches!(flip, Flip::Horizontal | Flip::Both) { w - 1 - x2 } else { x2 };
-            let y = if matches!(flip, Flip::Vertical | Flip::Both) { h - 1 - y2 } else { y2 };
+            let x = if matches!(flip, Flip::Horizontal | Flip::Both) {
+                w - 1 - x2
+            } else {
+                x2
+            };
+            let y = if matches!(flip, Flip::Vertical | Flip::Both) {
+                h - 1 - y2
+            } else {
+                y2
+            };
             let p = (y * w + x) * channels;
             out.extend_from_slice(&src[p..p + channels]);
         }
@@ -108,28 +133,49 @@ mod tests {
     #[test]
     fn rot90_matches_numpy() {
         // np.rot90([[1,2,3],[4,5,6]]) == [[3,6],[2,5],[1,4]]
-        let a = Augmentation { rot90: 1, flip: None };
+        let a = Augmentation {
+            rot90: 1,
+            flip: None,
+        };
         assert_eq!(a.apply(&IMG, 3, 2, 1), (vec![3, 6, 2, 5, 1, 4], 2, 3));
-        let a = Augmentation { rot90: 2, flip: None };
+        let a = Augmentation {
+            rot90: 2,
+            flip: None,
+        };
         assert_eq!(a.apply(&IMG, 3, 2, 1).0, vec![6, 5, 4, 3, 2, 1]);
     }
 
     #[test]
     fn flips_match_opencv_codes() {
-        let v = Augmentation { rot90: 0, flip: Some(Flip::Vertical) };
+        let v = Augmentation {
+            rot90: 0,
+            flip: Some(Flip::Vertical),
+        };
         assert_eq!(v.apply(&IMG, 3, 2, 1).0, vec![4, 5, 6, 1, 2, 3]);
-        let h = Augmentation { rot90: 0, flip: Some(Flip::Horizontal) };
+        let h = Augmentation {
+            rot90: 0,
+            flip: Some(Flip::Horizontal),
+        };
         assert_eq!(h.apply(&IMG, 3, 2, 1).0, vec![3, 2, 1, 6, 5, 4]);
-        let b = Augmentation { rot90: 0, flip: Some(Flip::Both) };
+        let b = Augmentation {
+            rot90: 0,
+            flip: Some(Flip::Both),
+        };
         assert_eq!(b.apply(&IMG, 3, 2, 1).0, vec![6, 5, 4, 3, 2, 1]);
     }
 
     #[test]
     fn channels_move_together() {
         let rgb: Vec<u8> = (0..12).collect(); // 2×2×3
-        let a = Augmentation { rot90: 1, flip: None };
+        let a = Augmentation {
+            rot90: 1,
+            flip: None,
+        };
         // np.rot90 of [[p0,p1],[p2,p3]] = [[p1,p3],[p0,p2]].
-        assert_eq!(a.apply(&rgb, 2, 2, 3).0, vec![3, 4, 5, 9, 10, 11, 0, 1, 2, 6, 7, 8]);
+        assert_eq!(
+            a.apply(&rgb, 2, 2, 3).0,
+            vec![3, 4, 5, 9, 10, 11, 0, 1, 2, 6, 7, 8]
+        );
     }
 
     #[test]

@@ -64,7 +64,13 @@ pub fn open_dataset(root: &Path) -> Result<Dataset, DataError> {
         Some((m, s)) => (Some(m), Some(s)),
         None => (None, None),
     };
-    Ok(Dataset { name, root: root.to_path_buf(), modality, modality_source, pairing })
+    Ok(Dataset {
+        name,
+        root: root.to_path_buf(),
+        modality,
+        modality_source,
+        pairing,
+    })
 }
 
 static CT_WORD: LazyLock<Regex> = LazyLock::new(|| fixed(r"\bCT\b"));

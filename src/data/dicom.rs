@@ -44,7 +44,10 @@ const UNSUPPORTED_SYNTAXES: &[(&str, &str)] = &[
     ("1.2.840.10008.1.2.4.81", "JPEG-LS near-lossless"),
     ("1.2.840.10008.1.2.4.90", "JPEG 2000 lossless"),
     ("1.2.840.10008.1.2.4.91", "JPEG 2000"),
-    ("1.2.840.10008.1.2.4.92", "JPEG 2000 multi-component lossless"),
+    (
+        "1.2.840.10008.1.2.4.92",
+        "JPEG 2000 multi-component lossless",
+    ),
     ("1.2.840.10008.1.2.4.93", "JPEG 2000 multi-component"),
     ("1.2.840.10008.1.2.4.201", "HTJ2K lossless"),
     ("1.2.840.10008.1.2.4.202", "HTJ2K lossless RPCL"),
@@ -111,7 +114,10 @@ impl DicomSlice {
     /// stored values, unscaled, as seglens shows MR "as stored".
     pub fn values(&self) -> Vec<f32> {
         if self.modality == Modality::Ct {
-            self.stored.iter().map(|&s| (f64::from(s) * self.rescale_slope + self.rescale_intercept) as f32).collect()
+            self.stored
+                .iter()
+                .map(|&s| (f64::from(s) * self.rescale_slope + self.rescale_intercept) as f32)
+                .collect()
         } else {
             self.stored.iter().map(|&s| s as f32).collect()
         }
@@ -124,7 +130,11 @@ impl DicomSlice {
 
     /// As a [`ScalarSlice`] (HU for CT, stored values otherwise).
     pub fn to_scalar(&self) -> ScalarSlice {
-        let intensity = if self.modality == Modality::Ct { Intensity::Hounsfield } else { Intensity::Stored };
+        let intensity = if self.modality == Modality::Ct {
+            Intensity::Hounsfield
+        } else {
+            Intensity::Stored
+        };
         ScalarSlice {
             width: self.width,
             height: self.height,
@@ -142,7 +152,11 @@ impl DicomSlice {
     pub fn normal_position(&self) -> Option<f64> {
         let p = self.image_position?;
         let o = self.image_orientation?;
-        let n = [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]];
+        let n = [
+            o[1] * o[5] - o[2] * o[4],
+            o[2] * o[3] - o[0] * o[5],
+            o[0] * o[4] - o[1] * o[3],
+        ];
         Some(p[0] * n[0] + p[1] * n[1] + p[2] * n[2])
     }
 }
@@ -151,42 +165,67 @@ impl DicomSlice {
 /// 128-byte preamble (many DICOM files have no extension). Reads at most 133 bytes.
 pub fn looks_like_dicom(path: &Path) -> bool {
     use std::io::Read as _;
-    let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
     if name.ends_with(".dcm") {
         return true;
     }
     // 133 bytes: the marker and at least one byte of data after it.
     let mut head = [0u8; 133];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head[128..132] == b"DICM"
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && &head[128..132] == b"DICM"
 }
 
 /// Reads and decodes one DICOM file.
 pub fn read_dicom(path: &Path) -> Result<DicomSlice, DataError> {
-    let err = |message: String| DataError::Dicom { message, path: path.to_path_buf() };
-    let len = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?.len();
+    let err = |message: String| DataError::Dicom {
+        message,
+        path: path.to_path_buf(),
+    };
+    let len = std::fs::metadata(path)
+        .map_err(|e| DataError::io(path, e))?
+        .len();
     if len == 0 {
-        return Err(DataError::EmptyFile { path: path.to_path_buf() });
+        return Err(DataError::EmptyFile {
+            path: path.to_path_buf(),
+        });
     }
     let unsupported = |ts: &str| {
         let ts = ts.trim_end_matches(['\0', ' ']);
-        UNSUPPORTED_SYNTAXES.iter().find(|(uid, _)| *uid == ts).map(|(uid, name)| DataError::DicomTransferSyntax {
-            uid: (*uid).into(),
-            name: (*name).into(),
-            path: path.to_path_buf(),
-        })
+        UNSUPPORTED_SYNTAXES
+            .iter()
+            .find(|(uid, _)| *uid == ts)
+            .map(|(uid, name)| DataError::DicomTransferSyntax {
+                uid: (*uid).into(),
+                name: (*name).into(),
+                path: path.to_path_buf(),
+            })
     };
     let obj = match dicom_object::open_file(path) {
         Ok(obj) => obj,
         Err(e) => {
             // The data set may not parse under a codec this build lacks: name the codec if so.
-            let meta_only = dicom_object::OpenFileOptions::new().read_until(MODALITY).open_file(path);
-            if let Some(ts_error) = meta_only.ok().and_then(|m| unsupported(m.meta().transfer_syntax())) {
+            let meta_only = dicom_object::OpenFileOptions::new()
+                .read_until(MODALITY)
+                .open_file(path);
+            if let Some(ts_error) = meta_only
+                .ok()
+                .and_then(|m| unsupported(m.meta().transfer_syntax()))
+            {
                 return Err(ts_error);
             }
             return Err(err(e.to_string()));
         }
     };
-    let transfer_syntax = obj.meta().transfer_syntax().trim_end_matches(['\0', ' ']).to_string();
+    let transfer_syntax = obj
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches(['\0', ' '])
+        .to_string();
     if let Some(ts_error) = unsupported(&transfer_syntax) {
         return Err(ts_error);
     }
@@ -194,19 +233,27 @@ pub fn read_dicom(path: &Path) -> Result<DicomSlice, DataError> {
     let height = int(&obj, ROWS).ok_or_else(|| err("no Rows (0028,0010)".into()))? as u32;
     let samples_per_pixel = int(&obj, SAMPLES_PER_PIXEL).unwrap_or(1);
     if samples_per_pixel != 1 {
-        return Err(err(format!("{samples_per_pixel} samples per pixel; only greyscale slices are read")));
+        return Err(err(format!(
+            "{samples_per_pixel} samples per pixel; only greyscale slices are read"
+        )));
     }
     let bits_allocated = int(&obj, BITS_ALLOCATED).unwrap_or(16) as u16;
     let bits_stored = int(&obj, BITS_STORED).map_or(bits_allocated, |b| b as u16);
     let signed = int(&obj, PIXEL_REPRESENTATION) == Some(1);
 
-    let decoded = obj.decode_pixel_data().map_err(|e| err(format!("cannot decode pixel data: {e}")))?;
+    let decoded = obj
+        .decode_pixel_data()
+        .map_err(|e| err(format!("cannot decode pixel data: {e}")))?;
     let frames = decoded.number_of_frames();
     let options = ConvertOptions::new().with_modality_lut(ModalityLutOption::None);
-    let mut stored: Vec<i32> =
-        decoded.to_vec_frame_with_options(0, &options).map_err(|e| err(format!("cannot convert pixel data: {e}")))?;
+    let mut stored: Vec<i32> = decoded
+        .to_vec_frame_with_options(0, &options)
+        .map_err(|e| err(format!("cannot convert pixel data: {e}")))?;
     if stored.len() != width as usize * height as usize {
-        return Err(err(format!("pixel data holds {} samples, expected {width}×{height}", stored.len())));
+        return Err(err(format!(
+            "pixel data holds {} samples, expected {width}×{height}",
+            stored.len()
+        )));
     }
     if bits_stored < bits_allocated && bits_stored < 32 {
         let mask = (1i64 << bits_stored) - 1;
@@ -222,12 +269,17 @@ pub fn read_dicom(path: &Path) -> Result<DicomSlice, DataError> {
     let slope = float(&obj, RESCALE_SLOPE);
     let intercept = float(&obj, RESCALE_INTERCEPT);
     let window = match (float(&obj, WINDOW_CENTER), float(&obj, WINDOW_WIDTH)) {
-        (Some(c), Some(w)) if w > 0.0 => Some(CtWindow { center: c as f32, width: w as f32 }),
+        (Some(c), Some(w)) if w > 0.0 => Some(CtWindow {
+            center: c as f32,
+            width: w as f32,
+        }),
         _ => None,
     };
     Ok(DicomSlice {
         path: path.to_path_buf(),
-        modality: text(&obj, MODALITY).map_or(Modality::Other("unknown".into()), |m| Modality::from_code(&m)),
+        modality: text(&obj, MODALITY).map_or(Modality::Other("unknown".into()), |m| {
+            Modality::from_code(&m)
+        }),
         width,
         height,
         stored,
@@ -237,7 +289,8 @@ pub fn read_dicom(path: &Path) -> Result<DicomSlice, DataError> {
         pixel_spacing_mm: floats(&obj, PIXEL_SPACING).and_then(|v| Some([*v.first()?, *v.get(1)?])),
         slice_thickness_mm: float(&obj, SLICE_THICKNESS),
         image_position: floats(&obj, IMAGE_POSITION).and_then(|v| v.get(..3)?.try_into().ok()),
-        image_orientation: floats(&obj, IMAGE_ORIENTATION).and_then(|v| v.get(..6)?.try_into().ok()),
+        image_orientation: floats(&obj, IMAGE_ORIENTATION)
+            .and_then(|v| v.get(..6)?.try_into().ok()),
         instance_number: int(&obj, INSTANCE_NUMBER).map(|v| v as i32),
         series_uid: text(&obj, SERIES_UID),
         window,
@@ -252,7 +305,14 @@ pub fn read_dicom(path: &Path) -> Result<DicomSlice, DataError> {
 }
 
 fn text(obj: &DefaultDicomObject, tag: Tag) -> Option<String> {
-    let s = obj.element_opt(tag).ok()??.to_str().ok()?.trim().trim_end_matches('\0').to_string();
+    let s = obj
+        .element_opt(tag)
+        .ok()??
+        .to_str()
+        .ok()?
+        .trim()
+        .trim_end_matches('\0')
+        .to_string();
     (!s.is_empty()).then_some(s)
 }
 
@@ -306,7 +366,10 @@ pub fn read_dicom_folder(dir: &Path) -> Result<DicomSeries, DataError> {
         .map(|e| e.path())
         .collect();
     paths.sort();
-    let results: Vec<_> = paths.par_iter().map(|p| (p.clone(), read_dicom(p))).collect();
+    let results: Vec<_> = paths
+        .par_iter()
+        .map(|p| (p.clone(), read_dicom(p)))
+        .collect();
     let mut slices = Vec::new();
     let mut skipped = Vec::new();
     for (path, result) in results {
@@ -316,7 +379,11 @@ pub fn read_dicom_folder(dir: &Path) -> Result<DicomSeries, DataError> {
         }
     }
     let order = if slices.iter().all(|s| s.normal_position().is_some()) {
-        slices.sort_by(|a, b| a.normal_position().unwrap_or(0.0).total_cmp(&b.normal_position().unwrap_or(0.0)));
+        slices.sort_by(|a, b| {
+            a.normal_position()
+                .unwrap_or(0.0)
+                .total_cmp(&b.normal_position().unwrap_or(0.0))
+        });
         SeriesOrder::Position
     } else if slices.iter().all(|s| s.instance_number.is_some()) {
         slices.sort_by_key(|s| s.instance_number);
@@ -325,19 +392,37 @@ pub fn read_dicom_folder(dir: &Path) -> Result<DicomSeries, DataError> {
         SeriesOrder::FileName
     };
     let mut warnings = Vec::new();
-    let mut series: Vec<&str> = slices.iter().filter_map(|s| s.series_uid.as_deref()).collect();
+    let mut series: Vec<&str> = slices
+        .iter()
+        .filter_map(|s| s.series_uid.as_deref())
+        .collect();
     series.sort_unstable();
     series.dedup();
     if series.len() > 1 {
-        warnings.push(format!("folder mixes {} series; slices of different series are interleaved: {}", series.len(), dir.display()));
+        warnings.push(format!(
+            "folder mixes {} series; slices of different series are interleaved: {}",
+            series.len(),
+            dir.display()
+        ));
     }
     if let Some(first) = slices.first() {
-        if slices.iter().any(|s| (s.width, s.height) != (first.width, first.height)) {
+        if slices
+            .iter()
+            .any(|s| (s.width, s.height) != (first.width, first.height))
+        {
             warnings.push(format!("slices differ in size: {}", dir.display()));
         }
-        if slices.iter().any(|s| s.pixel_spacing_mm != first.pixel_spacing_mm) {
+        if slices
+            .iter()
+            .any(|s| s.pixel_spacing_mm != first.pixel_spacing_mm)
+        {
             warnings.push(format!("slices differ in pixel spacing: {}", dir.display()));
         }
     }
-    Ok(DicomSeries { slices, order, skipped, warnings })
+    Ok(DicomSeries {
+        slices,
+        order,
+        skipped,
+        warnings,
+    })
 }

@@ -159,7 +159,10 @@ pub enum DataError {
 impl DataError {
     /// Shorthand for an [`DataError::Io`] error on `path`.
     pub fn io(path: &Path, source: std::io::Error) -> Self {
-        Self::Io { path: path.to_path_buf(), source }
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     /// The file this error is about, when there is one.
@@ -289,5 +292,9 @@ pub enum DataWarning {
 }
 
 fn join_paths(paths: &[PathBuf]) -> String {
-    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

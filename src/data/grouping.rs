@@ -21,8 +21,14 @@ use super::error::DataError;
 pub const DEFAULT_PATTERNS: &[(&str, &str)] = &[
     ("TCGA patient", r"(?i)TCGA[_-][A-Z0-9]{2}[_-][A-Z0-9]{4}"),
     ("LIDC-IDRI patient", r"(?i)LIDC[_-]IDRI[_-]\d{4}"),
-    ("BraTS case", r"(?i)BraTS\d*[_-](?:(?:Training|Validation|GLI)[_-])*\d{3,5}"),
-    ("patient/subject/case number", r"(?i)(?:^|[^a-z])((?:patient|subject|case|pat|sub)[ _-]?\d+)"),
+    (
+        "BraTS case",
+        r"(?i)BraTS\d*[_-](?:(?:Training|Validation|GLI)[_-])*\d{3,5}",
+    ),
+    (
+        "patient/subject/case number",
+        r"(?i)(?:^|[^a-z])((?:patient|subject|case|pat|sub)[ _-]?\d+)",
+    ),
 ];
 
 /// How samples are grouped for splitting.
@@ -49,12 +55,20 @@ impl GroupKeyer {
     pub fn new(grouping: &Grouping) -> Result<Self, DataError> {
         let sources: Vec<String> = match grouping {
             Grouping::None => Vec::new(),
-            Grouping::Default => DEFAULT_PATTERNS.iter().map(|(_, p)| (*p).to_string()).collect(),
+            Grouping::Default => DEFAULT_PATTERNS
+                .iter()
+                .map(|(_, p)| (*p).to_string())
+                .collect(),
             Grouping::Pattern(p) => vec![p.clone()],
         };
         let patterns = sources
             .iter()
-            .map(|p| Regex::new(p).map_err(|e| DataError::Pattern { pattern: p.clone(), message: e.to_string() }))
+            .map(|p| {
+                Regex::new(p).map_err(|e| DataError::Pattern {
+                    pattern: p.clone(),
+                    message: e.to_string(),
+                })
+            })
             .collect::<Result<_, _>>()?;
         Ok(Self { patterns })
     }
@@ -77,11 +91,26 @@ mod tests {
     #[test]
     fn default_patterns_find_patients_and_skip_slice_ids() {
         let k = GroupKeyer::new(&Grouping::Default).unwrap();
-        assert_eq!(k.key("TCGA_DU_5849_19950405_13").as_deref(), Some("TCGA_DU_5849"));
-        assert_eq!(k.key("tcga-hT-A5RC-19990831_4").as_deref(), Some("TCGA_HT_A5RC"));
-        assert_eq!(k.key("LIDC-IDRI-0042_slice3").as_deref(), Some("LIDC_IDRI_0042"));
-        assert_eq!(k.key("BraTS20_Training_001_flair_75").as_deref(), Some("BRATS20_TRAINING_001"));
-        assert_eq!(k.key("Patient_007_slice_12").as_deref(), Some("PATIENT_007"));
+        assert_eq!(
+            k.key("TCGA_DU_5849_19950405_13").as_deref(),
+            Some("TCGA_DU_5849")
+        );
+        assert_eq!(
+            k.key("tcga-hT-A5RC-19990831_4").as_deref(),
+            Some("TCGA_HT_A5RC")
+        );
+        assert_eq!(
+            k.key("LIDC-IDRI-0042_slice3").as_deref(),
+            Some("LIDC_IDRI_0042")
+        );
+        assert_eq!(
+            k.key("BraTS20_Training_001_flair_75").as_deref(),
+            Some("BRATS20_TRAINING_001")
+        );
+        assert_eq!(
+            k.key("Patient_007_slice_12").as_deref(),
+            Some("PATIENT_007")
+        );
         assert_eq!(k.key("case12").as_deref(), Some("CASE12"));
         assert_eq!(k.key("img_sub-03_t1").as_deref(), Some("SUB_03"));
         assert_eq!(k.key("showcase12"), None);
@@ -93,7 +122,15 @@ mod tests {
     fn user_pattern_uses_its_capture_group() {
         let k = GroupKeyer::new(&Grouping::Pattern(r"^(\w+?)_slice".into())).unwrap();
         assert_eq!(k.key("scanA_slice_3").as_deref(), Some("SCANA"));
-        assert!(matches!(GroupKeyer::new(&Grouping::Pattern("(".into())), Err(DataError::Pattern { .. })));
-        assert_eq!(GroupKeyer::new(&Grouping::None).unwrap().key("TCGA_DU_5849_1"), None);
+        assert!(matches!(
+            GroupKeyer::new(&Grouping::Pattern("(".into())),
+            Err(DataError::Pattern { .. })
+        ));
+        assert_eq!(
+            GroupKeyer::new(&Grouping::None)
+                .unwrap()
+                .key("TCGA_DU_5849_1"),
+            None
+        );
     }
 }

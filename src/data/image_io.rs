@@ -143,7 +143,8 @@ impl RawImage {
 
     /// Sample of channel `c` at (`x`, `y`).
     pub fn sample(&self, x: u32, y: u32, c: usize) -> u32 {
-        self.samples.get((y as usize * self.width as usize + x as usize) * self.channels() + c)
+        self.samples
+            .get((y as usize * self.width as usize + x as usize) * self.channels() + c)
     }
 
     /// Grey value in [0, 1] per pixel: the grey channel, or BT.601 luma
@@ -156,7 +157,9 @@ impl RawImage {
                 let s = |c: usize| self.samples.get(p * n + c) as f32;
                 let v = match self.layout {
                     PixelLayout::Grey | PixelLayout::GreyAlpha => s(0),
-                    PixelLayout::Rgb | PixelLayout::Rgba => 0.299 * s(0) + 0.587 * s(1) + 0.114 * s(2),
+                    PixelLayout::Rgb | PixelLayout::Rgba => {
+                        0.299 * s(0) + 0.587 * s(1) + 0.114 * s(2)
+                    }
                 };
                 v / max
             })
@@ -213,7 +216,9 @@ pub fn decode_unoriented(path: &Path) -> Result<Unoriented, DataError> {
 /// Decodes in-memory file `bytes` (named `path` in errors) without applying orientation.
 pub fn decode_bytes_unoriented(bytes: &[u8], path: &Path) -> Result<Unoriented, DataError> {
     if bytes.is_empty() {
-        return Err(DataError::EmptyFile { path: path.to_path_buf() });
+        return Err(DataError::EmptyFile {
+            path: path.to_path_buf(),
+        });
     }
     let decode_error = |format: &str, message: String| DataError::Decode {
         format: format.into(),
@@ -222,22 +227,43 @@ pub fn decode_bytes_unoriented(bytes: &[u8], path: &Path) -> Result<Unoriented, 
     };
     let image_format = image::guess_format(bytes).map_err(|_| {
         let magic: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
-        decode_error("unknown", format!("not a PNG, JPEG, BMP or TIFF file; first bytes {}", magic.join(" ")))
+        decode_error(
+            "unknown",
+            format!(
+                "not a PNG, JPEG, BMP or TIFF file; first bytes {}",
+                magic.join(" ")
+            ),
+        )
     })?;
     let format = match image_format {
         ImageFormat::Png => FileFormat::Png,
         ImageFormat::Jpeg => FileFormat::Jpeg,
         ImageFormat::Bmp => FileFormat::Bmp,
         ImageFormat::Tiff => FileFormat::Tiff,
-        other => return Err(decode_error(&format!("{other:?}"), "format not supported by seglens".into())),
+        other => {
+            return Err(decode_error(
+                &format!("{other:?}"),
+                "format not supported by seglens".into(),
+            ));
+        }
     };
     let mut decoder = ImageReader::with_format(Cursor::new(bytes), image_format)
         .into_decoder()
         .map_err(|e| decode_error(format.name(), e.to_string()))?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let image = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(format.name(), e.to_string()))?;
-    let palette = if format == FileFormat::Png { png_palette(bytes) } else { None };
-    Ok(Unoriented { image, orientation, format, palette })
+    let image = DynamicImage::from_decoder(decoder)
+        .map_err(|e| decode_error(format.name(), e.to_string()))?;
+    let palette = if format == FileFormat::Png {
+        png_palette(bytes)
+    } else {
+        None
+    };
+    Ok(Unoriented {
+        image,
+        orientation,
+        format,
+        palette,
+    })
 }
 
 /// Converts a decoded image into stored samples.
@@ -260,12 +286,24 @@ pub(crate) fn to_raw(
         DynamicImage::ImageRgba16(b) => (PixelLayout::Rgba, 16, Samples::U16(b.into_raw())),
         other => {
             return Err(DataError::UnsupportedPixels {
-                what: format!("{:?} samples (only 8- and 16-bit integer images are read)", other.color()),
+                what: format!(
+                    "{:?} samples (only 8- and 16-bit integer images are read)",
+                    other.color()
+                ),
                 path: path.to_path_buf(),
             });
         }
     };
-    Ok(RawImage { width, height, layout, bit_depth, samples, palette, format, exif_orientation })
+    Ok(RawImage {
+        width,
+        height,
+        layout,
+        bit_depth,
+        samples,
+        palette,
+        format,
+        exif_orientation,
+    })
 }
 
 /// Decodes many files in parallel; results are in the order of `paths`, one per file.
@@ -290,7 +328,9 @@ pub fn png_palette(bytes: &[u8]) -> Option<Vec<[u8; 3]>> {
         let data = bytes.get(pos + 8..pos + 8 + len)?;
         match kind {
             b"IHDR" => indexed = data.get(9) == Some(&3),
-            b"PLTE" if indexed => return Some(data.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect()),
+            b"PLTE" if indexed => {
+                return Some(data.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect());
+            }
             b"IDAT" | b"IEND" => return None,
             _ => {}
         }

@@ -39,7 +39,11 @@ pub struct Mask {
 impl Mask {
     /// An all-background mask.
     pub fn empty(width: u32, height: u32) -> Self {
-        Self { width, height, data: vec![0; width as usize * height as usize] }
+        Self {
+            width,
+            height,
+            data: vec![0; width as usize * height as usize],
+        }
     }
 
     /// Number of foreground pixels.
@@ -49,7 +53,11 @@ impl Mask {
 
     /// Foreground pixels / all pixels (0 for a 0-pixel mask).
     pub fn foreground_fraction(&self) -> f64 {
-        if self.data.is_empty() { 0.0 } else { self.foreground() as f64 / self.data.len() as f64 }
+        if self.data.is_empty() {
+            0.0
+        } else {
+            self.foreground() as f64 / self.data.len() as f64
+        }
     }
 
     /// True when no pixel is foreground.
@@ -163,12 +171,27 @@ pub fn interpret_mask(raw: &RawImage, rule: &MaskRule, path: &Path) -> LoadedMas
     } else {
         colour_mask(raw, rule, path, &mut warnings)
     };
-    let mask = Mask { width: raw.width, height: raw.height, data };
-    let told = warnings.iter().any(|w| matches!(w, DataWarning::LabelAbsent { .. } | DataWarning::EmptyMask { .. }));
+    let mask = Mask {
+        width: raw.width,
+        height: raw.height,
+        data,
+    };
+    let told = warnings.iter().any(|w| {
+        matches!(
+            w,
+            DataWarning::LabelAbsent { .. } | DataWarning::EmptyMask { .. }
+        )
+    });
     if mask.is_empty() && !told {
-        warnings.push(DataWarning::EmptyMask { path: path.to_path_buf() });
+        warnings.push(DataWarning::EmptyMask {
+            path: path.to_path_buf(),
+        });
     }
-    LoadedMask { mask, encoding, warnings }
+    LoadedMask {
+        mask,
+        encoding,
+        warnings,
+    }
 }
 
 /// Grey layouts, or colour layouts whose three channels are equal in every pixel.
@@ -185,9 +208,16 @@ fn is_grey(raw: &RawImage) -> bool {
     }
 }
 
-fn grey_mask(raw: &RawImage, rule: &MaskRule, path: &Path, warnings: &mut Vec<DataWarning>) -> (Vec<u8>, MaskEncoding) {
+fn grey_mask(
+    raw: &RawImage,
+    rule: &MaskRule,
+    path: &Path,
+    warnings: &mut Vec<DataWarning>,
+) -> (Vec<u8>, MaskEncoding) {
     let n = raw.channels();
-    let values: Vec<u32> = (0..raw.pixel_count()).map(|p| raw.samples.get(p * n)).collect();
+    let values: Vec<u32> = (0..raw.pixel_count())
+        .map(|p| raw.samples.get(p * n))
+        .collect();
     let max = raw.max_value();
     let mut histogram = vec![0u64; max as usize + 1];
     for &v in &values {
@@ -211,12 +241,22 @@ fn grey_mask(raw: &RawImage, rule: &MaskRule, path: &Path, warnings: &mut Vec<Da
             warnings.push(not_applicable(rule, "non-binary grey", path));
         }
         let data = values.iter().map(|&v| u8::from(v >= threshold)).collect();
-        return (data, MaskEncoding::ThresholdedGrey { threshold, grey_pixels });
+        return (
+            data,
+            MaskEncoding::ThresholdedGrey {
+                threshold,
+                grey_pixels,
+            },
+        );
     }
     let encoding = match labels.len() {
         0 => MaskEncoding::Empty,
-        1 => MaskEncoding::Binary { foreground_value: labels[0] },
-        _ => MaskEncoding::LabelMap { labels: labels.clone() },
+        1 => MaskEncoding::Binary {
+            foreground_value: labels[0],
+        },
+        _ => MaskEncoding::LabelMap {
+            labels: labels.clone(),
+        },
     };
     let keep: Vec<u32> = match rule {
         MaskRule::AnyNonZero => labels.clone(),
@@ -253,7 +293,9 @@ fn palette_mask(
         }
     }
     if ambiguous {
-        warnings.push(DataWarning::PaletteAmbiguous { path: path.to_path_buf() });
+        warnings.push(DataWarning::PaletteAmbiguous {
+            path: path.to_path_buf(),
+        });
     }
     let n = raw.channels();
     let indices: Vec<u32> = (0..raw.pixel_count())
@@ -268,18 +310,29 @@ fn palette_mask(
     let keep: Vec<u32> = match rule {
         MaskRule::AnyNonZero => present.clone(),
         MaskRule::Label(k) => present.iter().copied().filter(|v| v == k).collect(),
-        MaskRule::Colour(c) => present.iter().copied().filter(|&i| palette.get(i as usize) == Some(c)).collect(),
+        MaskRule::Colour(c) => present
+            .iter()
+            .copied()
+            .filter(|&i| palette.get(i as usize) == Some(c))
+            .collect(),
     };
     report_labels(&present, &keep, rule, path, warnings);
     let data = indices.iter().map(|i| u8::from(keep.contains(i))).collect();
     (data, MaskEncoding::Palette { indices: present })
 }
 
-fn colour_mask(raw: &RawImage, rule: &MaskRule, path: &Path, warnings: &mut Vec<DataWarning>) -> (Vec<u8>, MaskEncoding) {
+fn colour_mask(
+    raw: &RawImage,
+    rule: &MaskRule,
+    path: &Path,
+    warnings: &mut Vec<DataWarning>,
+) -> (Vec<u8>, MaskEncoding) {
     let n = raw.channels();
     let max = raw.max_value();
     let to8 = |v: u32| (v * 255 / max) as u8;
-    let pixels: Vec<[u32; 3]> = (0..raw.pixel_count()).map(|p| [0, 1, 2].map(|k| raw.samples.get(p * n + k))).collect();
+    let pixels: Vec<[u32; 3]> = (0..raw.pixel_count())
+        .map(|p| [0, 1, 2].map(|k| raw.samples.get(p * n + k)))
+        .collect();
     let mut counts: BTreeMap<[u8; 3], u64> = BTreeMap::new();
     for px in &pixels {
         *counts.entry(px.map(to8)).or_default() += 1;
@@ -290,7 +343,11 @@ fn colour_mask(raw: &RawImage, rule: &MaskRule, path: &Path, warnings: &mut Vec<
     if raw.format == FileFormat::Jpeg || colours.len() > MAX_LABELS {
         let threshold = max.div_ceil(2);
         let top = |px: &[u32; 3]| px.iter().copied().max().unwrap_or(0);
-        let grey_pixels = pixels.iter().map(top).filter(|&t| t != 0 && t != max).count() as u64;
+        let grey_pixels = pixels
+            .iter()
+            .map(top)
+            .filter(|&t| t != 0 && t != max)
+            .count() as u64;
         if grey_pixels > 0 {
             warnings.push(DataWarning::NonBinaryMask {
                 grey_pixels,
@@ -303,8 +360,17 @@ fn colour_mask(raw: &RawImage, rule: &MaskRule, path: &Path, warnings: &mut Vec<
         if *rule != MaskRule::AnyNonZero {
             warnings.push(not_applicable(rule, "non-binary colour", path));
         }
-        let data = pixels.iter().map(|px| u8::from(top(px) >= threshold)).collect();
-        return (data, MaskEncoding::ThresholdedColour { threshold, grey_pixels });
+        let data = pixels
+            .iter()
+            .map(|px| u8::from(top(px) >= threshold))
+            .collect();
+        return (
+            data,
+            MaskEncoding::ThresholdedColour {
+                threshold,
+                grey_pixels,
+            },
+        );
     }
     let ranks: Vec<u32> = (1..=colours.len() as u32).collect();
     let keep: Vec<[u8; 3]> = match rule {
@@ -315,21 +381,42 @@ fn colour_mask(raw: &RawImage, rule: &MaskRule, path: &Path, warnings: &mut Vec<
             colours.clone()
         }
     };
-    let kept_ranks: Vec<u32> =
-        colours.iter().zip(&ranks).filter(|(c, _)| keep.contains(c)).map(|(_, r)| *r).collect();
+    let kept_ranks: Vec<u32> = colours
+        .iter()
+        .zip(&ranks)
+        .filter(|(c, _)| keep.contains(c))
+        .map(|(_, r)| *r)
+        .collect();
     report_labels(&ranks, &kept_ranks, rule, path, warnings);
-    let data = pixels.iter().map(|px| u8::from(keep.contains(&px.map(to8)))).collect();
+    let data = pixels
+        .iter()
+        .map(|px| u8::from(keep.contains(&px.map(to8))))
+        .collect();
     (data, MaskEncoding::Colour { colours })
 }
 
 fn not_applicable(rule: &MaskRule, encoding: &str, path: &Path) -> DataWarning {
-    DataWarning::RuleNotApplicable { rule: rule.to_string(), encoding: encoding.into(), path: path.to_path_buf() }
+    DataWarning::RuleNotApplicable {
+        rule: rule.to_string(),
+        encoding: encoding.into(),
+        path: path.to_path_buf(),
+    }
 }
 
 /// Warns when several labels were present, or when the rule kept none of those present.
-fn report_labels(present: &[u32], kept: &[u32], rule: &MaskRule, path: &Path, warnings: &mut Vec<DataWarning>) {
+fn report_labels(
+    present: &[u32],
+    kept: &[u32],
+    rule: &MaskRule,
+    path: &Path,
+    warnings: &mut Vec<DataWarning>,
+) {
     if kept.is_empty() && *rule != MaskRule::AnyNonZero {
-        warnings.push(DataWarning::LabelAbsent { rule: rule.to_string(), present: present.to_vec(), path: path.to_path_buf() });
+        warnings.push(DataWarning::LabelAbsent {
+            rule: rule.to_string(),
+            present: present.to_vec(),
+            path: path.to_path_buf(),
+        });
     } else if present.len() > 1 {
         warnings.push(DataWarning::MultiLabel {
             labels: present.to_vec(),

@@ -13,7 +13,9 @@
 
 use std::path::{Path, PathBuf};
 
-use nifti::{Endianness, NiftiHeader, NiftiObject as _, NiftiType, NiftiVolume as _, ReaderOptions};
+use nifti::{
+    Endianness, NiftiHeader, NiftiObject as _, NiftiType, NiftiVolume as _, ReaderOptions,
+};
 use serde::{Deserialize, Serialize};
 
 use super::error::DataError;
@@ -76,24 +78,39 @@ pub struct Volume {
 
 /// Whether `path` is named as a NIfTI-1 file (`.nii` or `.nii.gz`, any case).
 pub fn is_nifti_path(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
     name.ends_with(".nii") || name.ends_with(".nii.gz")
 }
 
 /// Reads a `.nii` or `.nii.gz` file (gzip is detected from the `.gz` name).
 pub fn read_nifti(path: &Path) -> Result<Volume, DataError> {
-    let err = |message: String| DataError::Nifti { message, path: path.to_path_buf() };
-    let len = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?.len();
+    let err = |message: String| DataError::Nifti {
+        message,
+        path: path.to_path_buf(),
+    };
+    let len = std::fs::metadata(path)
+        .map_err(|e| DataError::io(path, e))?
+        .len();
     if len == 0 {
-        return Err(DataError::EmptyFile { path: path.to_path_buf() });
+        return Err(DataError::EmptyFile {
+            path: path.to_path_buf(),
+        });
     }
     check_compression(path).map_err(err)?;
-    let object = ReaderOptions::new().read_file(path).map_err(|e| err(describe(e)))?;
+    let object = ReaderOptions::new()
+        .read_file(path)
+        .map_err(|e| err(describe(e)))?;
     let header = object.header().clone();
     let volume = object.into_volume();
     let dim = volume.dim().to_vec();
     if dim.is_empty() || dim.len() > 4 && dim[4..].iter().any(|&d| d > 1) {
-        return Err(err(format!("{}-dimensional data; only 2D, 3D and 4D volumes are read", dim.len())));
+        return Err(err(format!(
+            "{}-dimensional data; only 2D, 3D and 4D volumes are read",
+            dim.len()
+        )));
     }
     let d = |i: usize| dim.get(i).map_or(1, |&v| usize::from(v.max(1)));
     let dims = [d(0), d(1), d(2)];
@@ -144,26 +161,48 @@ fn check_compression(path: &Path) -> Result<(), String> {
 fn describe(e: nifti::NiftiError) -> String {
     use nifti::NiftiError as E;
     match e {
-        E::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => format!("the file ends early, truncated or damaged ({io})"),
+        E::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            format!("the file ends early, truncated or damaged ({io})")
+        }
         E::Io(io) => io.to_string(),
-        E::InvalidFormat => "not a NIfTI-1 file (no n+1 / ni1 magic; NIfTI-2 files are not read)".into(),
-        E::InconsistentDim(..) => "the header's dim field is invalid (a dimension of size 0, or more than 7 dimensions)".into(),
-        E::IncompatibleLength(got, expected) => format!("the data holds {got} bytes but the header's dimensions need {expected}; the file is truncated or its header is wrong"),
+        E::InvalidFormat => {
+            "not a NIfTI-1 file (no n+1 / ni1 magic; NIfTI-2 files are not read)".into()
+        }
+        E::InconsistentDim(..) => {
+            "the header's dim field is invalid (a dimension of size 0, or more than 7 dimensions)"
+                .into()
+        }
+        E::IncompatibleLength(got, expected) => format!(
+            "the data holds {got} bytes but the header's dimensions need {expected}; the file is truncated or its header is wrong"
+        ),
         other => other.to_string(),
     }
 }
 
 /// The first `count` samples of `raw` as f32.
-fn decode_samples(raw: &[u8], datatype: NiftiType, endian: Endianness, count: usize) -> Result<Vec<f32>, String> {
+fn decode_samples(
+    raw: &[u8],
+    datatype: NiftiType,
+    endian: Endianness,
+    count: usize,
+) -> Result<Vec<f32>, String> {
     let size = match datatype {
         NiftiType::Uint8 | NiftiType::Int8 => 1,
         NiftiType::Uint16 | NiftiType::Int16 => 2,
         NiftiType::Uint32 | NiftiType::Int32 | NiftiType::Float32 => 4,
         NiftiType::Uint64 | NiftiType::Int64 | NiftiType::Float64 => 8,
-        other => return Err(format!("datatype {other:?} is not supported (only integer and float scalars)")),
+        other => {
+            return Err(format!(
+                "datatype {other:?} is not supported (only integer and float scalars)"
+            ));
+        }
     };
     if raw.len() < count * size {
-        return Err(format!("volume data has {} bytes, expected {}", raw.len(), count * size));
+        return Err(format!(
+            "volume data has {} bytes, expected {}",
+            raw.len(),
+            count * size
+        ));
     }
     let big = endian == Endianness::Big;
     let word = |c: &[u8]| -> [u8; 8] {
@@ -207,7 +246,11 @@ pub fn affine_of(h: &NiftiHeader) -> ([[f64; 4]; 3], AffineSource) {
     let dy = f64::from(h.pixdim[2]);
     let dz = f64::from(h.pixdim[3]);
     if h.qform_code > 0 {
-        let (b, c, d) = (f64::from(h.quatern_b), f64::from(h.quatern_c), f64::from(h.quatern_d));
+        let (b, c, d) = (
+            f64::from(h.quatern_b),
+            f64::from(h.quatern_c),
+            f64::from(h.quatern_d),
+        );
         let a2 = 1.0 - (b * b + c * c + d * d);
         let (a, b, c, d) = if a2 < 1e-7 {
             // Nearly 180°: a = 0 and (b, c, d) renormalised, as nifti1_io does.
@@ -217,9 +260,21 @@ pub fn affine_of(h: &NiftiHeader) -> ([[f64; 4]; 3], AffineSource) {
             (a2.sqrt(), b, c, d)
         };
         let r = [
-            [a * a + b * b - c * c - d * d, 2.0 * (b * c - a * d), 2.0 * (b * d + a * c)],
-            [2.0 * (b * c + a * d), a * a + c * c - b * b - d * d, 2.0 * (c * d - a * b)],
-            [2.0 * (b * d - a * c), 2.0 * (c * d + a * b), a * a + d * d - c * c - b * b],
+            [
+                a * a + b * b - c * c - d * d,
+                2.0 * (b * c - a * d),
+                2.0 * (b * d + a * c),
+            ],
+            [
+                2.0 * (b * c + a * d),
+                a * a + c * c - b * b - d * d,
+                2.0 * (c * d - a * b),
+            ],
+            [
+                2.0 * (b * d - a * c),
+                2.0 * (c * d + a * b),
+                a * a + d * d - c * c - b * b,
+            ],
         ];
         let qfac = if h.pixdim[0] < 0.0 { -1.0 } else { 1.0 };
         let s = [dx, dy, dz * qfac];
@@ -227,7 +282,14 @@ pub fn affine_of(h: &NiftiHeader) -> ([[f64; 4]; 3], AffineSource) {
         let row = |i: usize| [r[i][0] * s[0], r[i][1] * s[1], r[i][2] * s[2], t[i]];
         return ([row(0), row(1), row(2)], AffineSource::Qform);
     }
-    ([[dx, 0.0, 0.0, 0.0], [0.0, dy, 0.0, 0.0], [0.0, 0.0, dz, 0.0]], AffineSource::PixdimOnly)
+    (
+        [
+            [dx, 0.0, 0.0, 0.0],
+            [0.0, dy, 0.0, 0.0],
+            [0.0, 0.0, dz, 0.0],
+        ],
+        AffineSource::PixdimOnly,
+    )
 }
 
 /// RAS+ → DICOM LPS+ (x and y negated).
@@ -255,7 +317,12 @@ impl Volume {
     /// Slice `index` across `axis` as a 2D plane. Its columns run along the lower remaining
     /// axis and its rows along the higher one: K → (i, j), J → (i, k), I → (j, k).
     /// No flip is applied: row 0 is voxel index 0.
-    pub fn slice(&self, axis: VoxelAxis, index: usize, modality: Option<Modality>) -> Result<ScalarSlice, DataError> {
+    pub fn slice(
+        &self,
+        axis: VoxelAxis,
+        index: usize,
+        modality: Option<Modality>,
+    ) -> Result<ScalarSlice, DataError> {
         let count = self.slice_count(axis);
         if index >= count {
             return Err(DataError::SliceOutOfRange {
@@ -282,7 +349,11 @@ impl Volume {
                 values.push(self.value(i, j, k));
             }
         }
-        let intensity = if modality == Some(Modality::Ct) { Intensity::Hounsfield } else { Intensity::Stored };
+        let intensity = if modality == Some(Modality::Ct) {
+            Intensity::Hounsfield
+        } else {
+            Intensity::Stored
+        };
         Ok(ScalarSlice {
             width: w as u32,
             height: h as u32,
@@ -311,15 +382,34 @@ pub enum WrittenIntent {
 /// input's grid in any viewer; the datatype follows `T` and scaling is reset (slope 1,
 /// intercept 0). `.gz` in the name compresses. Written beside `out` under a temporary name
 /// and renamed, so a crash never leaves a half-written volume in its place.
-pub fn write_like<T>(reference: &Path, out: &Path, dims: [usize; 3], values: &[T], intent: WrittenIntent, description: &str) -> Result<(), DataError>
+pub fn write_like<T>(
+    reference: &Path,
+    out: &Path,
+    dims: [usize; 3],
+    values: &[T],
+    intent: WrittenIntent,
+    description: &str,
+) -> Result<(), DataError>
 where
     T: nifti::DataElement + bytemuck::Pod,
 {
-    let err = |message: String| DataError::NiftiWrite { message, path: out.to_path_buf() };
+    let err = |message: String| DataError::NiftiWrite {
+        message,
+        path: out.to_path_buf(),
+    };
     if values.len() != dims.iter().product::<usize>() {
-        return Err(err(format!("{} values for a {}×{}×{} volume", values.len(), dims[0], dims[1], dims[2])));
+        return Err(err(format!(
+            "{} values for a {}×{}×{} volume",
+            values.len(),
+            dims[0],
+            dims[1],
+            dims[2]
+        )));
     }
-    let mut header = NiftiHeader::from_file(reference).map_err(|e| DataError::Nifti { message: describe(e), path: reference.to_path_buf() })?;
+    let mut header = NiftiHeader::from_file(reference).map_err(|e| DataError::Nifti {
+        message: describe(e),
+        path: reference.to_path_buf(),
+    })?;
     header.intent_code = match intent {
         WrittenIntent::Label => 1002,
         WrittenIntent::Probability => 0,
@@ -328,24 +418,53 @@ where
     header.cal_min = 0.0;
     header.cal_max = 1.0;
     // Descriptions are at most 80 bytes of ASCII.
-    let text: String = description.chars().filter(char::is_ascii).take(79).collect();
-    header.set_description_str(text).map_err(|e| err(e.to_string()))?;
+    let text: String = description
+        .chars()
+        .filter(char::is_ascii)
+        .take(79)
+        .collect();
+    header
+        .set_description_str(text)
+        .map_err(|e| err(e.to_string()))?;
     // i fastest is Fortran order; the writer transposes back to it.
-    let array = ndarray::Array3::from_shape_vec(ndarray::ShapeBuilder::f((dims[0], dims[1], dims[2])), values.to_vec()).map_err(|e| err(e.to_string()))?;
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let array = ndarray::Array3::from_shape_vec(
+        ndarray::ShapeBuilder::f((dims[0], dims[1], dims[2])),
+        values.to_vec(),
+    )
+    .map_err(|e| err(e.to_string()))?;
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let lower = name.to_ascii_lowercase();
     let gz = lower.ends_with(".gz");
     let stem_len = lower.trim_end_matches(".gz").trim_end_matches(".nii").len();
     let stem = &name[..stem_len];
-    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     // No dot inside the temporary stem: the writer re-derives its extension from the
     // last dot of the name it is given.
-    let tmp = dir.join(format!(".{}-partial-{}.nii{}", stem.replace('.', "_"), std::process::id(), if gz { ".gz" } else { "" }));
-    if let Err(e) = nifti::writer::WriterOptions::new(&tmp).reference_header(&header).compress(gz).write_nifti(&array) {
+    let tmp = dir.join(format!(
+        ".{}-partial-{}.nii{}",
+        stem.replace('.', "_"),
+        std::process::id(),
+        if gz { ".gz" } else { "" }
+    ));
+    if let Err(e) = nifti::writer::WriterOptions::new(&tmp)
+        .reference_header(&header)
+        .compress(gz)
+        .write_nifti(&array)
+    {
         let _ = std::fs::remove_file(&tmp);
         return Err(err(describe(e)));
     }
-    crate::fsutil::finish_atomic(&tmp, out).map_err(|e| err(format!("cannot sync and move the finished file into place: {e}")))
+    crate::fsutil::finish_atomic(&tmp, out).map_err(|e| {
+        err(format!(
+            "cannot sync and move the finished file into place: {e}"
+        ))
+    })
 }
 
 /// Size and position of one label in a label volume.
@@ -387,7 +506,8 @@ pub fn label_stats(volume: &Volume, label: Option<i64>) -> LabelStats {
         }
     }
     let a = &volume.affine;
-    let det = a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+    let det = a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1])
+        - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
         + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]);
     let centroid_voxel = (count > 0).then(|| sum.map(|s| s / count as f64));
     LabelStats {

@@ -25,7 +25,17 @@ pub const VOLUME_EXTENSIONS: &[&str] = &["dcm", "nii", "nii.gz", "nrrd", "mha", 
 /// Mask name suffixes removed before matching (case-insensitive), each optionally preceded
 /// by `_`, `-`, `.` or a space and optionally followed by a number (`_mask_1`).
 pub const MASK_SUFFIXES: &[&str] = &[
-    "mask", "masks", "seg", "segmentation", "label", "labels", "labelmap", "gt", "groundtruth", "annotation", "anno",
+    "mask",
+    "masks",
+    "seg",
+    "segmentation",
+    "label",
+    "labels",
+    "labelmap",
+    "gt",
+    "groundtruth",
+    "annotation",
+    "anno",
 ];
 
 /// Image name suffixes removed as a second matching attempt (`a_image.png` ↔ `a_mask.png`).
@@ -37,7 +47,10 @@ static IMAGE_SUFFIX_RE: LazyLock<Regex> = LazyLock::new(|| suffix_regex(IMAGE_SU
 fn suffix_regex(words: &[&str]) -> Regex {
     let alternatives = words.join("|");
     // The words are fixed ASCII literals, so this pattern always compiles.
-    Regex::new(&format!(r"(?i)[ _.\-]?(?:{alternatives})(?:[ _\-]?\d{{1,4}})?$")).expect("fixed suffix pattern")
+    Regex::new(&format!(
+        r"(?i)[ _.\-]?(?:{alternatives})(?:[ _\-]?\d{{1,4}})?$"
+    ))
+    .expect("fixed suffix pattern")
 }
 
 /// One image with the mask file(s) that matched it.
@@ -104,7 +117,9 @@ pub struct PairingOptions {
 
 impl Default for PairingOptions {
     fn default() -> Self {
-        Self { unite_several_masks: true }
+        Self {
+            unite_several_masks: true,
+        }
     }
 }
 
@@ -117,7 +132,10 @@ pub fn pair_dataset(root: &Path) -> Result<PairingReport, DataError> {
 }
 
 /// Like [`pair_dataset`], with options.
-pub fn pair_dataset_with(root: &Path, options: &PairingOptions) -> Result<PairingReport, DataError> {
+pub fn pair_dataset_with(
+    root: &Path,
+    options: &PairingOptions,
+) -> Result<PairingReport, DataError> {
     let images_dir = root.join("images");
     let mut masks_dir = root.join("masks");
     if !images_dir.is_dir() || !masks_dir.is_dir() {
@@ -127,14 +145,22 @@ pub fn pair_dataset_with(root: &Path, options: &PairingOptions) -> Result<Pairin
         });
     }
     let reference_layout = masks_dir.join("0");
-    if reference_layout.is_dir() && !list_dir(&masks_dir)?.iter().any(|e| e.kind == EntryKind::Image) {
+    if reference_layout.is_dir()
+        && !list_dir(&masks_dir)?
+            .iter()
+            .any(|e| e.kind == EntryKind::Image)
+    {
         masks_dir = reference_layout;
     }
     pair_folders(&images_dir, &masks_dir, options)
 }
 
 /// Pairs the files of `images_dir` with those of `masks_dir` (non-recursive).
-pub fn pair_folders(images_dir: &Path, masks_dir: &Path, options: &PairingOptions) -> Result<PairingReport, DataError> {
+pub fn pair_folders(
+    images_dir: &Path,
+    masks_dir: &Path,
+    options: &PairingOptions,
+) -> Result<PairingReport, DataError> {
     let mut report = PairingReport {
         images_dir: images_dir.to_path_buf(),
         masks_dir: masks_dir.to_path_buf(),
@@ -145,8 +171,14 @@ pub fn pair_folders(images_dir: &Path, masks_dir: &Path, options: &PairingOption
     let mut images: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
     for entry in list_dir(images_dir)? {
         match entry.kind {
-            EntryKind::Image => images.entry(entry.stem.to_lowercase()).or_default().push(entry.path),
-            EntryKind::Ignored(reason) => report.ignored.push(IgnoredFile { path: entry.path, reason }),
+            EntryKind::Image => images
+                .entry(entry.stem.to_lowercase())
+                .or_default()
+                .push(entry.path),
+            EntryKind::Ignored(reason) => report.ignored.push(IgnoredFile {
+                path: entry.path,
+                reason,
+            }),
         }
     }
     for (_, paths) in images.iter_mut().filter(|(_, p)| p.len() > 1) {
@@ -166,7 +198,10 @@ pub fn pair_folders(images_dir: &Path, masks_dir: &Path, options: &PairingOption
     for entry in list_dir(masks_dir)? {
         let EntryKind::Image = entry.kind else {
             if let EntryKind::Ignored(reason) = entry.kind {
-                report.ignored.push(IgnoredFile { path: entry.path, reason });
+                report.ignored.push(IgnoredFile {
+                    path: entry.path,
+                    reason,
+                });
             }
             continue;
         };
@@ -178,7 +213,10 @@ pub fn pair_folders(images_dir: &Path, masks_dir: &Path, options: &PairingOption
 
     for (key, paths) in &images {
         let image = paths[0].clone();
-        let name = image.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = image
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let stem = split_extension(&name).0;
         let Some(mut masks) = masks_of.remove(key) else {
             report.images_without_mask.push(image);
@@ -190,7 +228,10 @@ pub fn pair_folders(images_dir: &Path, masks_dir: &Path, options: &PairingOption
             if !options.unite_several_masks {
                 continue;
             }
-            report.warnings.push(DataWarning::MasksUnited { image: image.clone(), masks: masks.clone() });
+            report.warnings.push(DataWarning::MasksUnited {
+                image: image.clone(),
+                masks: masks.clone(),
+            });
         }
         report.pairs.push(Pair { stem, image, masks });
     }
@@ -201,7 +242,11 @@ pub fn pair_folders(images_dir: &Path, masks_dir: &Path, options: &PairingOption
 
 /// The image key a mask stem belongs to: the exact stem first, then the stem with a mask
 /// suffix removed, each looked up among image stems and then among suffix-stripped ones.
-fn match_mask(stem: &str, images: &BTreeMap<String, Vec<PathBuf>>, alt_keys: &BTreeMap<String, String>) -> Option<String> {
+fn match_mask(
+    stem: &str,
+    images: &BTreeMap<String, Vec<PathBuf>>,
+    alt_keys: &BTreeMap<String, String>,
+) -> Option<String> {
     let exact = stem.to_lowercase();
     let stripped = MASK_SUFFIX_RE.replace(&exact, "").into_owned();
     for candidate in [&exact, &stripped] {
@@ -221,7 +266,9 @@ fn match_mask(stem: &str, images: &BTreeMap<String, Vec<PathBuf>>, alt_keys: &BT
 /// The key a mask file name is matched by (lower-case stem without mask suffix).
 pub fn mask_key(file_name: &str) -> String {
     let (stem, _) = split_extension(file_name);
-    MASK_SUFFIX_RE.replace(&stem.to_lowercase(), "").into_owned()
+    MASK_SUFFIX_RE
+        .replace(&stem.to_lowercase(), "")
+        .into_owned()
 }
 
 /// Splits a file name into stem and lower-case extension, treating `.nii.gz` as one
@@ -229,7 +276,10 @@ pub fn mask_key(file_name: &str) -> String {
 pub fn split_extension(file_name: &str) -> (String, String) {
     let lower = file_name.to_lowercase();
     if lower.ends_with(".nii.gz") {
-        return (file_name[..file_name.len() - 7].to_string(), "nii.gz".into());
+        return (
+            file_name[..file_name.len() - 7].to_string(),
+            "nii.gz".into(),
+        );
     }
     match file_name.rfind('.') {
         Some(dot) if dot > 0 => (file_name[..dot].to_string(), lower[dot + 1..].to_string()),
@@ -267,7 +317,9 @@ fn list_dir(dir: &Path) -> Result<Vec<Entry>, DataError> {
         } else if IMAGE_EXTENSIONS.contains(&ext.as_str()) {
             EntryKind::Image
         } else if VOLUME_EXTENSIONS.contains(&ext.as_str()) {
-            EntryKind::Ignored(format!("volume file (.{ext}): open it with the DICOM/NIfTI loaders"))
+            EntryKind::Ignored(format!(
+                "volume file (.{ext}): open it with the DICOM/NIfTI loaders"
+            ))
         } else if ext.is_empty() {
             EntryKind::Ignored("no file extension".into())
         } else {
@@ -292,12 +344,18 @@ mod tests {
         assert_eq!(mask_key("x_gt.bmp"), "x");
         assert_eq!(mask_key("ID_0000_Z_0142.png"), "id_0000_z_0142");
         // A number alone is not a suffix.
-        assert_eq!(mask_key("TCGA_DU_5849_19950405_13.png"), "tcga_du_5849_19950405_13");
+        assert_eq!(
+            mask_key("TCGA_DU_5849_19950405_13.png"),
+            "tcga_du_5849_19950405_13"
+        );
     }
 
     #[test]
     fn nii_gz_is_one_extension() {
-        assert_eq!(split_extension("brain.nii.gz"), ("brain".into(), "nii.gz".into()));
+        assert_eq!(
+            split_extension("brain.nii.gz"),
+            ("brain".into(), "nii.gz".into())
+        );
         assert_eq!(split_extension("a.b.PNG"), ("a.b".into(), "png".into()));
         assert_eq!(split_extension("README"), ("README".into(), String::new()));
     }

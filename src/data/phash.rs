@@ -44,8 +44,16 @@ pub const RESIDUAL_MAX: f32 = 0.03;
 
 /// Names of the 8 transforms, by index (`flip · 4 + quarter turns`): the transform that
 /// turns the first image of a pair into the second.
-pub const TRANSFORM_NAMES: [&str; 8] =
-    ["identity", "rot90", "rot180", "rot270", "flip-h", "flip-h+rot90", "flip-v", "flip-h+rot270"];
+pub const TRANSFORM_NAMES: [&str; 8] = [
+    "identity",
+    "rot90",
+    "rot180",
+    "rot270",
+    "flip-h",
+    "flip-h+rot90",
+    "flip-v",
+    "flip-h+rot270",
+];
 
 /// pHashes of the 8 rotations/flips of one image; index 0 is the image itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -54,7 +62,11 @@ pub struct DihedralHashes(pub [u64; 8]);
 impl DihedralHashes {
     /// Of a decoded image.
     pub fn of(image: &RawImage) -> Self {
-        Self::of_grey(&image.grey_unit(), image.width as usize, image.height as usize)
+        Self::of_grey(
+            &image.grey_unit(),
+            image.width as usize,
+            image.height as usize,
+        )
     }
 
     /// Of a grey plane in [0, 1].
@@ -106,7 +118,9 @@ pub struct Fingerprint {
 fn standardised(mut t: Vec<f32>) -> Vec<f32> {
     let n = t.len() as f32;
     let mean = t.iter().sum::<f32>() / n;
-    let sd = (t.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n).sqrt().max(1e-6);
+    let sd = (t.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n)
+        .sqrt()
+        .max(1e-6);
     for v in &mut t {
         *v = (*v - mean) / sd;
     }
@@ -116,21 +130,33 @@ fn standardised(mut t: Vec<f32>) -> Vec<f32> {
 impl Fingerprint {
     /// Of a decoded image.
     pub fn of(image: &RawImage) -> Self {
-        Self::of_grey(&image.grey_unit(), image.width as usize, image.height as usize)
+        Self::of_grey(
+            &image.grey_unit(),
+            image.width as usize,
+            image.height as usize,
+        )
     }
 
     /// Of a grey plane in [0, 1].
     pub fn of_grey(grey: &[f32], width: usize, height: usize) -> Self {
         let thumb = standardised(box_thumbnail(grey, width, height, FINE));
         let coarse = standardised(box_thumbnail(grey, width, height, THUMB));
-        Self { hashes: DihedralHashes::of_grey(grey, width, height), coarse, thumb }
+        Self {
+            hashes: DihedralHashes::of_grey(grey, width, height),
+            coarse,
+            thumb,
+        }
     }
 
     /// Stage 1: `Some((pHash distance, transform, thumbnail correlation))` when `self`
     /// turned by some transform resembles `other` closely enough to be confirmed.
     pub fn candidate(&self, other: &Fingerprint) -> Option<(u32, usize, f32)> {
         let b = other.hashes.identity();
-        let plane_b = GreyPlane { width: FINE, height: FINE, data: other.thumb.clone() };
+        let plane_b = GreyPlane {
+            width: FINE,
+            height: FINE,
+            data: other.thumb.clone(),
+        };
         let mut best: Option<(u32, usize, f32)> = None;
         // Every transform within the distance is tried: symmetric images can match
         // several at distance 0, and only one of them is the real one.
@@ -140,12 +166,24 @@ impl Fingerprint {
                 continue;
             }
             let coarse_a = transform_square(&self.coarse, THUMB, t);
-            let coarse = coarse_a.iter().zip(&other.coarse).map(|(x, y)| x * y).sum::<f32>() / coarse_a.len() as f32;
+            let coarse = coarse_a
+                .iter()
+                .zip(&other.coarse)
+                .map(|(x, y)| x * y)
+                .sum::<f32>()
+                / coarse_a.len() as f32;
             if coarse < COARSE_MIN_CORRELATION {
                 continue;
             }
-            let plane_a = GreyPlane { width: FINE, height: FINE, data: self.thumb.clone() }.transformed(t);
-            let Some((c, _, _)) = best_alignment(&plane_a, &plane_b, 2) else { continue };
+            let plane_a = GreyPlane {
+                width: FINE,
+                height: FINE,
+                data: self.thumb.clone(),
+            }
+            .transformed(t);
+            let Some((c, _, _)) = best_alignment(&plane_a, &plane_b, 2) else {
+                continue;
+            };
             if c >= THUMB_MIN_CORRELATION && best.is_none_or(|(_, _, bc)| c > bc) {
                 best = Some((d, t, c));
             }
@@ -168,13 +206,18 @@ pub struct GreyPlane {
 impl GreyPlane {
     /// Of a decoded image.
     pub fn of(image: &RawImage) -> Self {
-        Self { width: image.width as usize, height: image.height as usize, data: image.grey_unit() }
+        Self {
+            width: image.width as usize,
+            height: image.height as usize,
+            data: image.grey_unit(),
+        }
     }
 
     /// 3×3 box blur (edges clamped): suppresses JPEG and sensor noise and commutes with shifts.
     pub fn blurred(&self) -> GreyPlane {
         let (w, h) = (self.width as isize, self.height as isize);
-        let at = |x: isize, y: isize| self.data[(y.clamp(0, h - 1) * w + x.clamp(0, w - 1)) as usize];
+        let at =
+            |x: isize, y: isize| self.data[(y.clamp(0, h - 1) * w + x.clamp(0, w - 1)) as usize];
         let mut data = Vec::with_capacity(self.data.len());
         for y in 0..h {
             for x in 0..w {
@@ -187,21 +230,36 @@ impl GreyPlane {
                 data.push(s / 9.0);
             }
         }
-        GreyPlane { width: self.width, height: self.height, data }
+        GreyPlane {
+            width: self.width,
+            height: self.height,
+            data,
+        }
     }
 
     /// Transform `index` (see [`TRANSFORM_NAMES`]).
     pub fn transformed(&self, index: usize) -> GreyPlane {
         let (mut w, mut h) = (self.width, self.height);
-        let mut cur: Vec<f32> =
-            if index >= 4 { (0..w * h).map(|p| self.data[(p / w) * w + (w - 1 - p % w)]).collect() } else { self.data.clone() };
+        let mut cur: Vec<f32> = if index >= 4 {
+            (0..w * h)
+                .map(|p| self.data[(p / w) * w + (w - 1 - p % w)])
+                .collect()
+        } else {
+            self.data.clone()
+        };
         for _ in 0..index % 4 {
             // np.rot90: the result is h×w, out(x', y') = in(x = w − 1 − y', y = x').
             let (nw, nh) = (h, w);
-            cur = (0..nw * nh).map(|p| cur[(p % nw) * w + (w - 1 - p / nw)]).collect();
+            cur = (0..nw * nh)
+                .map(|p| cur[(p % nw) * w + (w - 1 - p / nw)])
+                .collect();
             (w, h) = (nw, nh);
         }
-        GreyPlane { width: w, height: h, data: cur }
+        GreyPlane {
+            width: w,
+            height: h,
+            data: cur,
+        }
     }
 
     /// Bilinear resample (half-pixel centres) to `width`×`height`.
@@ -226,32 +284,49 @@ impl GreyPlane {
                 data.push(top * (1.0 - ty) + bottom * ty);
             }
         }
-        GreyPlane { width, height, data }
+        GreyPlane {
+            width,
+            height,
+            data,
+        }
     }
 }
 
 /// Stage 2: the 99th-percentile residual (see the module docs) of `a` turned by
 /// `transform` against `b`; `None` for empty planes.
 pub fn confirm(a: &GreyPlane, b: &GreyPlane, transform: usize) -> Option<f32> {
-    let a = a.transformed(transform).resampled(b.width, b.height).blurred();
+    let a = a
+        .transformed(transform)
+        .resampled(b.width, b.height)
+        .blurred();
     let b = b.blurred();
     let (_, dx, dy) = best_alignment(&a, &b, MAX_SHIFT_PX)?;
     let (w, h) = (a.width as isize, a.height as isize);
     let mut pairs = Vec::with_capacity(a.data.len());
     for y in 0.max(-dy)..h.min(h - dy) {
         for x in 0.max(-dx)..w.min(w - dx) {
-            pairs.push((f64::from(a.data[(y * w + x) as usize]), f64::from(b.data[((y + dy) * w + x + dx) as usize])));
+            pairs.push((
+                f64::from(a.data[(y * w + x) as usize]),
+                f64::from(b.data[((y + dy) * w + x + dx) as usize]),
+            ));
         }
     }
     if pairs.is_empty() {
         return None;
     }
     let n = pairs.len() as f64;
-    let (ma, mb) = pairs.iter().fold((0.0, 0.0), |(sa, sb), (va, vb)| (sa + va, sb + vb));
+    let (ma, mb) = pairs
+        .iter()
+        .fold((0.0, 0.0), |(sa, sb), (va, vb)| (sa + va, sb + vb));
     let (ma, mb) = (ma / n, mb / n);
-    let (cov, var) = pairs.iter().fold((0.0, 0.0), |(c, v), (va, vb)| (c + (va - ma) * (vb - mb), v + (va - ma) * (va - ma)));
+    let (cov, var) = pairs.iter().fold((0.0, 0.0), |(c, v), (va, vb)| {
+        (c + (va - ma) * (vb - mb), v + (va - ma) * (va - ma))
+    });
     let alpha = if var > 0.0 { cov / var } else { 0.0 };
-    let mut residual: Vec<f32> = pairs.iter().map(|(va, vb)| (vb - (mb + alpha * (va - ma))).abs() as f32).collect();
+    let mut residual: Vec<f32> = pairs
+        .iter()
+        .map(|(va, vb)| (vb - (mb + alpha * (va - ma))).abs() as f32)
+        .collect();
     let k = ((residual.len() as f64 * 0.99) as usize).min(residual.len() - 1);
     let (_, p99, _) = residual.select_nth_unstable_by(k, f32::total_cmp);
     Some(*p99)
@@ -272,7 +347,8 @@ fn best_alignment(a: &GreyPlane, b: &GreyPlane, max_shift: usize) -> Option<(f32
             let (x0, x1) = (0.max(-dx), w.min(w - dx));
             for y in 0.max(-dy)..h.min(h - dy) {
                 let ra = &a.data[(y * w + x0) as usize..(y * w + x1) as usize];
-                let rb = &b.data[((y + dy) * w + x0 + dx) as usize..((y + dy) * w + x1 + dx) as usize];
+                let rb =
+                    &b.data[((y + dy) * w + x0 + dx) as usize..((y + dy) * w + x1 + dx) as usize];
                 let (mut ta, mut tb, mut taa, mut tbb, mut tab) = (0f32, 0f32, 0f32, 0f32, 0f32);
                 for (&va, &vb) in ra.iter().zip(rb) {
                     ta += va;
@@ -290,7 +366,11 @@ fn best_alignment(a: &GreyPlane, b: &GreyPlane, max_shift: usize) -> Option<(f32
             let n = ((x1 - x0) * (h.min(h - dy) - 0.max(-dy))) as f64;
             let cov = sab / n - (sa / n) * (sb / n);
             let var = (saa / n - (sa / n).powi(2)) * (sbb / n - (sb / n).powi(2));
-            let c = if var > 0.0 { (cov / var.sqrt()) as f32 } else { 0.0 };
+            let c = if var > 0.0 {
+                (cov / var.sqrt()) as f32
+            } else {
+                0.0
+            };
             if c > best.0 {
                 best = (c, dx, dy);
             }
@@ -329,7 +409,13 @@ pub fn box_thumbnail(grey: &[f32], width: usize, height: usize, side: usize) -> 
 
 /// Transform `index` of a square `n`×`n` plane (flip first, then quarter turns).
 fn transform_square(t: &[f32], n: usize, index: usize) -> Vec<f32> {
-    GreyPlane { width: n, height: n, data: t.to_vec() }.transformed(index).data
+    GreyPlane {
+        width: n,
+        height: n,
+        data: t.to_vec(),
+    }
+    .transformed(index)
+    .data
 }
 
 /// 64-bit pHash of a 32×32 thumbnail.
@@ -344,7 +430,9 @@ pub fn phash_of_thumbnail(t: &[f32]) -> u64 {
     let mut rows = vec![0f64; n * 8];
     for y in 0..n {
         for u in 0..8 {
-            rows[y * 8 + u] = (0..n).map(|x| f64::from(t[y * n + x]) * cos[u * n + x]).sum();
+            rows[y * 8 + u] = (0..n)
+                .map(|x| f64::from(t[y * n + x]) * cos[u * n + x])
+                .sum();
         }
     }
     let mut coef = [0f64; 64];
@@ -356,7 +444,9 @@ pub fn phash_of_thumbnail(t: &[f32]) -> u64 {
     let mut sorted = coef;
     sorted.sort_by(f64::total_cmp);
     let median = (sorted[31] + sorted[32]) / 2.0;
-    coef.iter().enumerate().fold(0u64, |h, (i, &c)| if c > median { h | (1 << i) } else { h })
+    coef.iter()
+        .enumerate()
+        .fold(0u64, |h, (i, &c)| if c > median { h | (1 << i) } else { h })
 }
 
 #[cfg(test)]
@@ -365,28 +455,44 @@ mod tests {
     use super::*;
 
     fn gradient(w: usize, h: usize) -> Vec<f32> {
-        (0..w * h).map(|p| ((p % w) as f32 / w as f32 * 0.7 + (p / w) as f32 / h as f32 * 0.3).powi(2)).collect()
+        (0..w * h)
+            .map(|p| ((p % w) as f32 / w as f32 * 0.7 + (p / w) as f32 / h as f32 * 0.3).powi(2))
+            .collect()
     }
 
     #[test]
     fn flipped_copy_matches_through_its_transform() {
         let (w, h) = (64, 48);
         let g = gradient(w, h);
-        let flipped: Vec<f32> = (0..w * h).map(|p| g[(p / w) * w + (w - 1 - p % w)]).collect();
+        let flipped: Vec<f32> = (0..w * h)
+            .map(|p| g[(p / w) * w + (w - 1 - p % w)])
+            .collect();
         let a = Fingerprint::of_grey(&g, w, h);
         let b = Fingerprint::of_grey(&flipped, w, h);
         assert!(hamming(a.hashes.identity(), b.hashes.identity()) > PHASH_CANDIDATE_DISTANCE);
         let (d, t, c) = a.candidate(&b).unwrap();
         assert_eq!((d, TRANSFORM_NAMES[t]), (0, "flip-h"));
         assert!(c > 0.999, "{c}");
-        let pa = GreyPlane { width: w, height: h, data: g };
-        let pb = GreyPlane { width: w, height: h, data: flipped };
+        let pa = GreyPlane {
+            width: w,
+            height: h,
+            data: g,
+        };
+        let pb = GreyPlane {
+            width: w,
+            height: h,
+            data: flipped,
+        };
         assert!(confirm(&pa, &pb, t).unwrap() < 1e-4);
     }
 
     #[test]
     fn transforms_are_the_dihedral_group() {
-        let p = GreyPlane { width: 3, height: 2, data: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0] };
+        let p = GreyPlane {
+            width: 3,
+            height: 2,
+            data: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        };
         assert_eq!(p.transformed(1).data, vec![3.0, 6.0, 2.0, 5.0, 1.0, 4.0]); // np.rot90
         assert_eq!((p.transformed(1).width, p.transformed(1).height), (2, 3));
         assert_eq!(p.transformed(6).data, vec![4.0, 5.0, 6.0, 1.0, 2.0, 3.0]); // flip-v

@@ -30,7 +30,9 @@ use super::resize;
 use super::sample::LoadedPair;
 use super::scalar::{Intensity, Modality, ScalarSlice};
 use super::window::{self, WindowPreset};
-use crate::convention::{ChannelLayout, CtWindow, IMAGENET_MEAN, IMAGENET_STD, InputConvention, Normalisation};
+use crate::convention::{
+    ChannelLayout, CtWindow, IMAGENET_MEAN, IMAGENET_STD, InputConvention, Normalisation,
+};
 
 /// What to feed the model.
 #[derive(Clone, Copy, Debug)]
@@ -105,14 +107,24 @@ pub enum ConventionMismatch {
 impl fmt::Display for ConventionMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::BitDepth { input, model } => write!(f, "{input}-bit input to a {model}-bit model"),
+            Self::BitDepth { input, model } => {
+                write!(f, "{input}-bit input to a {model}-bit model")
+            }
             Self::Modality { input, model } => write!(f, "{input} input to a {model} model"),
             Self::CtWindowUnknown { used } => {
-                write!(f, "the model records no CT window; used centre {} / width {}", used.center, used.width)
+                write!(
+                    f,
+                    "the model records no CT window; used centre {} / width {}",
+                    used.center, used.width
+                )
             }
-            Self::ScaledByRange { low, high } => write!(f, "stored values scaled by their own range {low}..{high}"),
+            Self::ScaledByRange { low, high } => {
+                write!(f, "stored values scaled by their own range {low}..{high}")
+            }
             Self::ColourToGrey => write!(f, "colour input to a grey model (converted to luma)"),
-            Self::GreyToMultiSequence => write!(f, "grey input to a multi-sequence model (channel repeated)"),
+            Self::GreyToMultiSequence => {
+                write!(f, "grey input to a multi-sequence model (channel repeated)")
+            }
             Self::AlphaDropped => write!(f, "alpha channel dropped"),
         }
     }
@@ -131,7 +143,11 @@ pub struct PrepareOptions {
 
 impl Default for PrepareOptions {
     fn default() -> Self {
-        Self { input_modality: None, fallback_ct_window: WindowPreset::Lung.window(), strict: false }
+        Self {
+            input_modality: None,
+            fallback_ct_window: WindowPreset::Lung.window(),
+            strict: false,
+        }
     }
 }
 
@@ -167,7 +183,16 @@ pub fn prepare_pair(
     options: &PrepareOptions,
     augmentation: Augmentation,
 ) -> Result<ModelInput, DataError> {
-    prepare(SourcePixels::Image { image: &pair.image, path: image_path }, Some(&pair.mask), convention, options, augmentation)
+    prepare(
+        SourcePixels::Image {
+            image: &pair.image,
+            path: image_path,
+        },
+        Some(&pair.mask),
+        convention,
+        options,
+        augmentation,
+    )
 }
 
 /// Prepares `source` (and `mask`, which must have the source's size) for a model trained
@@ -198,10 +223,23 @@ pub fn prepare(
     let mut mismatches = Vec::new();
     let sixteen = convention.bit_depth == 16;
     let (plane, channels) = to_plane(&source, convention, options, sixteen, &mut mismatches);
-    let (plane, channels) = arrange_channels(plane, channels, width as usize * height as usize, convention.channels, &mut mismatches);
+    let (plane, channels) = arrange_channels(
+        plane,
+        channels,
+        width as usize * height as usize,
+        convention.channels,
+        &mut mismatches,
+    );
     if options.strict && !mismatches.is_empty() {
-        let message = mismatches.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-        return Err(DataError::Convention { message, path: source.path() });
+        let message = mismatches
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(DataError::Convention {
+            message,
+            path: source.path(),
+        });
     }
 
     let (w, h) = (width as usize, height as usize);
@@ -231,9 +269,18 @@ pub fn prepare(
     }
     let mask = mask.map(|m| {
         let (d, mw, mh) = augmentation.apply(&m.data, w, h, 1);
-        resize::resize_nearest(&d, mw, mh, 1, size, size).into_iter().map(|v| if v > 0 { 1.0 } else { 0.0 }).collect()
+        resize::resize_nearest(&d, mw, mh, 1, size, size)
+            .into_iter()
+            .map(|v| if v > 0 { 1.0 } else { 0.0 })
+            .collect()
     });
-    Ok(ModelInput { size, image, mask, augmentation, mismatches })
+    Ok(ModelInput {
+        size,
+        image,
+        mask,
+        augmentation,
+        mismatches,
+    })
 }
 
 /// One sample `p` (0..=`max`) of output channel `c` under `normalisation`, in f32 exactly
@@ -245,7 +292,11 @@ pub fn normalise(p: f32, max: f32, c: usize, normalisation: Normalisation) -> f3
             let mean = IMAGENET_MEAN[c] * max;
             let denominator = 1.0 / (IMAGENET_STD[c] * max);
             let v = (p - mean) * denominator;
-            if normalisation == Normalisation::Reference { v / 255.0 } else { v }
+            if normalisation == Normalisation::Reference {
+                v / 255.0
+            } else {
+                v
+            }
         }
     }
 }
@@ -270,7 +321,10 @@ fn to_plane(
             if let (Some(input), Some(model)) = (&options.input_modality, &model)
                 && input != model
             {
-                mismatches.push(ConventionMismatch::Modality { input: input.to_string(), model: model.to_string() });
+                mismatches.push(ConventionMismatch::Modality {
+                    input: input.to_string(),
+                    model: model.to_string(),
+                });
             }
             let keep = match image.layout {
                 PixelLayout::Grey | PixelLayout::GreyAlpha => 1,
@@ -282,12 +336,19 @@ fn to_plane(
             let n = image.channels();
             let pick = |len: usize| (0..len).filter(move |i| i % n < keep);
             if image.bit_depth != convention.bit_depth {
-                mismatches.push(ConventionMismatch::BitDepth { input: image.bit_depth, model: convention.bit_depth });
+                mismatches.push(ConventionMismatch::BitDepth {
+                    input: image.bit_depth,
+                    model: convention.bit_depth,
+                });
             }
             let plane = match (&image.samples, sixteen) {
                 (Samples::U8(v), false) => Plane::U8(pick(v.len()).map(|i| v[i]).collect()),
-                (Samples::U8(v), true) => Plane::U16(pick(v.len()).map(|i| u16::from(v[i]) * 257).collect()),
-                (Samples::U16(v), false) => Plane::U8(pick(v.len()).map(|i| (v[i] >> 8) as u8).collect()),
+                (Samples::U8(v), true) => {
+                    Plane::U16(pick(v.len()).map(|i| u16::from(v[i]) * 257).collect())
+                }
+                (Samples::U16(v), false) => {
+                    Plane::U8(pick(v.len()).map(|i| (v[i] >> 8) as u8).collect())
+                }
                 (Samples::U16(v), true) => Plane::U16(pick(v.len()).map(|i| v[i]).collect()),
             };
             (plane, keep)
@@ -297,8 +358,12 @@ fn to_plane(
             if let (Some(input), Some(model)) = (&input, &model)
                 && input != model
             {
-                mismatches.push(ConventionMismatch::Modality { input: input.to_string(), model: model.to_string() });
-            } else if input.is_some() && input != Some(Modality::Ct) && model.is_none() && wants_ct {
+                mismatches.push(ConventionMismatch::Modality {
+                    input: input.to_string(),
+                    model: model.to_string(),
+                });
+            } else if input.is_some() && input != Some(Modality::Ct) && model.is_none() && wants_ct
+            {
                 mismatches.push(ConventionMismatch::Modality {
                     input: input.as_ref().map_or("unknown".into(), ToString::to_string),
                     model: "CT".into(),
@@ -306,17 +371,28 @@ fn to_plane(
             }
             let window = match slice.intensity {
                 Intensity::Hounsfield => convention.ct_window.unwrap_or_else(|| {
-                    mismatches.push(ConventionMismatch::CtWindowUnknown { used: options.fallback_ct_window });
+                    mismatches.push(ConventionMismatch::CtWindowUnknown {
+                        used: options.fallback_ct_window,
+                    });
                     options.fallback_ct_window
                 }),
                 Intensity::Stored => {
                     let (low, high) = slice.min_max().unwrap_or((0.0, 0.0));
                     mismatches.push(ConventionMismatch::ScaledByRange { low, high });
-                    CtWindow { center: (low + high) / 2.0, width: (high - low).max(f32::MIN_POSITIVE) }
+                    CtWindow {
+                        center: (low + high) / 2.0,
+                        width: (high - low).max(f32::MIN_POSITIVE),
+                    }
                 }
             };
             let plane = if sixteen {
-                Plane::U16(slice.values.iter().map(|&v| window::window_u16(v, window)).collect())
+                Plane::U16(
+                    slice
+                        .values
+                        .iter()
+                        .map(|&v| window::window_u16(v, window))
+                        .collect(),
+                )
             } else {
                 Plane::U8(window::apply_window(&slice.values, window))
             };
@@ -340,7 +416,9 @@ fn arrange_channels(
         return (plane, 1);
     }
     fn reorder<T: Copy>(v: &[T], pixels: usize, order: [usize; 3]) -> Vec<T> {
-        (0..pixels).flat_map(|p| order.map(|c| v[p * 3 + c])).collect()
+        (0..pixels)
+            .flat_map(|p| order.map(|c| v[p * 3 + c]))
+            .collect()
     }
     fn all_grey<T: PartialEq>(v: &[T]) -> bool {
         v.chunks_exact(3).all(|p| p[0] == p[1] && p[1] == p[2])
@@ -363,12 +441,18 @@ fn arrange_channels(
             let luma = |r: u32, g: u32, b: u32| (4899 * r + 9617 * g + 1868 * b + 8192) >> 14;
             let grey = match plane {
                 Plane::U8(v) => Plane::U8(
-                    v.chunks_exact(3).map(|p| luma(u32::from(p[0]), u32::from(p[1]), u32::from(p[2])) as u8).collect(),
+                    v.chunks_exact(3)
+                        .map(|p| luma(u32::from(p[0]), u32::from(p[1]), u32::from(p[2])) as u8)
+                        .collect(),
                 ),
                 Plane::U16(v) => Plane::U16(
                     v.chunks_exact(3)
                         .map(|p| {
-                            let l = (4899 * u64::from(p[0]) + 9617 * u64::from(p[1]) + 1868 * u64::from(p[2]) + 8192) >> 14;
+                            let l = (4899 * u64::from(p[0])
+                                + 9617 * u64::from(p[1])
+                                + 1868 * u64::from(p[2])
+                                + 8192)
+                                >> 14;
                             l as u16
                         })
                         .collect(),

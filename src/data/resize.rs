@@ -31,7 +31,11 @@ const COEF_SCALE: f32 = 2048.0;
 fn linear_taps(src: usize, dst: usize, clamp_edges: bool) -> Taps {
     let scale = 1.0 / (dst as f64 / src as f64);
     let last = src as i64 - 1;
-    let mut taps = Taps { index: Vec::with_capacity(dst), weight: Vec::with_capacity(dst), unit: Vec::with_capacity(dst) };
+    let mut taps = Taps {
+        index: Vec::with_capacity(dst),
+        weight: Vec::with_capacity(dst),
+        unit: Vec::with_capacity(dst),
+    };
     for d in 0..dst {
         let mut f = ((d as f64 + 0.5) * scale - 0.5) as f32;
         let mut s = f.floor() as i64;
@@ -46,7 +50,8 @@ fn linear_taps(src: usize, dst: usize, clamp_edges: bool) -> Taps {
         }
         let w0 = ((1.0 - f) * COEF_SCALE).round_ties_even() as i32;
         let w1 = (f * COEF_SCALE).round_ties_even() as i32;
-        taps.index.push([s.clamp(0, last) as usize, (s + 1).clamp(0, last) as usize]);
+        taps.index
+            .push([s.clamp(0, last) as usize, (s + 1).clamp(0, last) as usize]);
         taps.weight.push([w0, w1]);
         taps.unit.push([1.0 - f, f]);
     }
@@ -61,7 +66,14 @@ fn mulhi(a: i32, b: i32) -> i32 {
 
 /// Bilinear resize of 8-bit samples, bit-exact with `cv2.resize(..., INTER_LINEAR)`
 /// (see the module docs for the scope of "exact").
-pub fn resize_linear_u8(src: &[u8], width: usize, height: usize, channels: usize, new_w: usize, new_h: usize) -> Vec<u8> {
+pub fn resize_linear_u8(
+    src: &[u8],
+    width: usize,
+    height: usize,
+    channels: usize,
+    new_w: usize,
+    new_h: usize,
+) -> Vec<u8> {
     if (width, height) == (new_w, new_h) {
         return src.to_vec();
     }
@@ -76,7 +88,10 @@ pub fn resize_linear_u8(src: &[u8], width: usize, height: usize, channels: usize
             let [sx, sx1] = xt.index[dx];
             let [a0, a1] = xt.weight[dx];
             for c in 0..channels {
-                out.push(i32::from(row[sx * channels + c]) * a0 + i32::from(row[sx1 * channels + c]) * a1);
+                out.push(
+                    i32::from(row[sx * channels + c]) * a0
+                        + i32::from(row[sx1 * channels + c]) * a1,
+                );
             }
         }
         out
@@ -91,7 +106,9 @@ pub fn resize_linear_u8(src: &[u8], width: usize, height: usize, channels: usize
                 cache[y] = Some(hrow(y));
             }
         }
-        let (Some(r0), Some(r1)) = (&cache[sy], &cache[sy1]) else { continue };
+        let (Some(r0), Some(r1)) = (&cache[sy], &cache[sy1]) else {
+            continue;
+        };
         for x in 0..new_w * channels {
             let v = (mulhi(r0[x] >> 4, b0) + mulhi(r1[x] >> 4, b1) + 2) >> 2;
             dst.push(v.clamp(0, 255) as u8);
@@ -105,7 +122,14 @@ pub fn resize_linear_u8(src: &[u8], width: usize, height: usize, channels: usize
 }
 
 /// Bilinear resize of 16-bit samples with OpenCV's coordinates and float weights.
-pub fn resize_linear_u16(src: &[u16], width: usize, height: usize, channels: usize, new_w: usize, new_h: usize) -> Vec<u16> {
+pub fn resize_linear_u16(
+    src: &[u16],
+    width: usize,
+    height: usize,
+    channels: usize,
+    new_w: usize,
+    new_h: usize,
+) -> Vec<u16> {
     if (width, height) == (new_w, new_h) {
         return src.to_vec();
     }
@@ -128,10 +152,19 @@ pub fn resize_linear_u16(src: &[u16], width: usize, height: usize, channels: usi
 }
 
 /// Nearest-neighbour resize as `cv2.INTER_NEAREST`: `src = min(floor(dst · src_n / dst_n), src_n − 1)`.
-pub fn resize_nearest<T: Copy>(src: &[T], width: usize, height: usize, channels: usize, new_w: usize, new_h: usize) -> Vec<T> {
+pub fn resize_nearest<T: Copy>(
+    src: &[T],
+    width: usize,
+    height: usize,
+    channels: usize,
+    new_w: usize,
+    new_h: usize,
+) -> Vec<T> {
     let map = |src_n: usize, dst_n: usize| -> Vec<usize> {
         let inv = 1.0 / (dst_n as f64 / src_n as f64);
-        (0..dst_n).map(|d| ((d as f64 * inv).floor() as usize).min(src_n - 1)).collect()
+        (0..dst_n)
+            .map(|d| ((d as f64 * inv).floor() as usize).min(src_n - 1))
+            .collect()
     };
     let xs = map(width, new_w);
     let ys = map(height, new_h);
@@ -160,16 +193,27 @@ mod tests {
     #[test]
     fn constant_images_stay_constant() {
         let src = vec![200u8; 7 * 5 * 3];
-        assert!(resize_linear_u8(&src, 7, 5, 3, 16, 16).iter().all(|&v| v == 200));
+        assert!(
+            resize_linear_u8(&src, 7, 5, 3, 16, 16)
+                .iter()
+                .all(|&v| v == 200)
+        );
         let src16 = vec![40_000u16; 7 * 5];
-        assert!(resize_linear_u16(&src16, 7, 5, 1, 3, 9).iter().all(|&v| v == 40_000));
+        assert!(
+            resize_linear_u16(&src16, 7, 5, 1, 3, 9)
+                .iter()
+                .all(|&v| v == 40_000)
+        );
     }
 
     #[test]
     fn nearest_has_no_half_pixel_offset() {
         let src: Vec<u8> = (0..4).collect();
         // 4 → 8: floor(d · 0.5) = 0,0,1,1,2,2,3,3; 4 → 3: floor(d · 4/3) = 0,1,2.
-        assert_eq!(resize_nearest(&src, 4, 1, 1, 8, 1), vec![0, 0, 1, 1, 2, 2, 3, 3]);
+        assert_eq!(
+            resize_nearest(&src, 4, 1, 1, 8, 1),
+            vec![0, 0, 1, 1, 2, 2, 3, 3]
+        );
         assert_eq!(resize_nearest(&src, 4, 1, 1, 3, 1), vec![0, 1, 2]);
     }
 }

@@ -39,9 +39,16 @@ pub fn load_pair(pair: &Pair, rule: &MaskRule) -> Result<LoadedPair, DataError> 
 }
 
 /// Loads `image` with the mask files `masks` (at least one).
-pub fn load_pair_paths(image: &Path, masks: &[PathBuf], rule: &MaskRule) -> Result<LoadedPair, DataError> {
+pub fn load_pair_paths(
+    image: &Path,
+    masks: &[PathBuf],
+    rule: &MaskRule,
+) -> Result<LoadedPair, DataError> {
     if masks.is_empty() {
-        return Err(DataError::Invalid(format!("no mask given for image {}", image.display())));
+        return Err(DataError::Invalid(format!(
+            "no mask given for image {}",
+            image.display()
+        )));
     }
     let img = image_io::decode_unoriented(image)?;
     let stored_size = (img.image.width(), img.image.height());
@@ -79,7 +86,13 @@ pub fn load_pair_paths(image: &Path, masks: &[PathBuf], rule: &MaskRule) -> Resu
         };
         let mut pixels = m.image;
         pixels.apply_orientation(orientation);
-        let raw_mask = image_io::to_raw(pixels, m.format, m.palette, orientation.to_exif(), mask_path)?;
+        let raw_mask = image_io::to_raw(
+            pixels,
+            m.format,
+            m.palette,
+            orientation.to_exif(),
+            mask_path,
+        )?;
         if (raw_mask.width, raw_mask.height) != display_size {
             return Err(DataError::SizeMismatch {
                 image: image.to_path_buf(),
@@ -98,12 +111,22 @@ pub fn load_pair_paths(image: &Path, masks: &[PathBuf], rule: &MaskRule) -> Resu
     }
     let mask = united.unwrap_or_else(|| Mask::empty(display_size.0, display_size.1));
     if masks.len() > 1 {
-        warnings.push(DataWarning::MasksUnited { image: image.to_path_buf(), masks: masks.to_vec() });
+        warnings.push(DataWarning::MasksUnited {
+            image: image.to_path_buf(),
+            masks: masks.to_vec(),
+        });
         // Per-file empty warnings mean little once united; keep one if the union is empty.
         warnings.retain(|w| !matches!(w, DataWarning::EmptyMask { .. }));
         if mask.is_empty() {
-            warnings.push(DataWarning::EmptyMask { path: masks[0].clone() });
+            warnings.push(DataWarning::EmptyMask {
+                path: masks[0].clone(),
+            });
         }
     }
-    Ok(LoadedPair { image: raw_image, mask, encodings, warnings })
+    Ok(LoadedPair {
+        image: raw_image,
+        mask,
+        encodings,
+        warnings,
+    })
 }

@@ -82,10 +82,14 @@ pub struct ScalarSlice {
 impl ScalarSlice {
     /// Smallest and largest finite value (`None` when there is none).
     pub fn min_max(&self) -> Option<(f32, f32)> {
-        self.values.iter().copied().filter(|v| v.is_finite()).fold(None, |acc, v| match acc {
-            None => Some((v, v)),
-            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-        })
+        self.values
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .fold(None, |acc, v| match acc {
+                None => Some((v, v)),
+                Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+            })
     }
 
     /// Value at (`x`, `y`).

@@ -88,7 +88,13 @@ pub struct SplitConfig {
 
 impl Default for SplitConfig {
     fn default() -> Self {
-        Self { seed: 0, val_fraction: 0.3, test_fraction: 0.0, grouping: Grouping::Default, test_site: None }
+        Self {
+            seed: 0,
+            val_fraction: 0.3,
+            test_fraction: 0.0,
+            grouping: Grouping::Default,
+            test_site: None,
+        }
     }
 }
 
@@ -108,11 +114,15 @@ pub struct SiteHoldout {
 impl SiteHoldout {
     /// Holds out `site` under the TCGA naming ([`TCGA_SITE_PATTERN`]).
     pub fn tcga(site: &str) -> Self {
-        Self { pattern: TCGA_SITE_PATTERN.into(), site: site.into() }
+        Self {
+            pattern: TCGA_SITE_PATTERN.into(),
+            site: site.into(),
+        }
     }
 
     fn regex(&self) -> Result<regex::Regex, DataError> {
-        regex::Regex::new(&self.pattern).map_err(|e| DataError::Invalid(format!("bad site pattern {:?}: {e}", self.pattern)))
+        regex::Regex::new(&self.pattern)
+            .map_err(|e| DataError::Invalid(format!("bad site pattern {:?}: {e}", self.pattern)))
     }
 
     /// The site of a file stem, when the pattern finds one.
@@ -161,7 +171,10 @@ pub fn make_split(samples: &[SampleRef], config: &SplitConfig) -> Result<Split, 
     let keyer = GroupKeyer::new(&config.grouping)?;
     let holdout = match &config.test_site {
         Some(h) if t > 0.0 => {
-            return Err(DataError::Invalid(format!("a held-out site ({}) is the test set: the test fraction must be 0, not {t}", h.site)));
+            return Err(DataError::Invalid(format!(
+                "a held-out site ({}) is the test set: the test fraction must be 0, not {t}",
+                h.site
+            )));
         }
         Some(h) => Some((h.regex()?, h.site.clone())),
         None => None,
@@ -169,16 +182,31 @@ pub fn make_split(samples: &[SampleRef], config: &SplitConfig) -> Result<Split, 
     let mut sets: [Vec<SampleRef>; 3] = Default::default();
     let mut samples: Vec<SampleRef> = samples.to_vec();
     if let Some((re, site)) = &holdout {
-        let (held, rest): (Vec<SampleRef>, Vec<SampleRef>) = samples.into_iter().partition(|s| SiteHoldout::site_of(re, &stem_of(&s.image)).as_deref() == Some(site.as_str()));
+        let (held, rest): (Vec<SampleRef>, Vec<SampleRef>) = samples.into_iter().partition(|s| {
+            SiteHoldout::site_of(re, &stem_of(&s.image)).as_deref() == Some(site.as_str())
+        });
         if held.is_empty() {
-            let found: BTreeSet<String> = rest.iter().filter_map(|s| SiteHoldout::site_of(re, &stem_of(&s.image))).collect();
-            let found = if found.is_empty() { "none".to_string() } else { found.into_iter().collect::<Vec<_>>().join(", ") };
-            return Err(DataError::Invalid(format!("no sample belongs to the held-out site {site} (pattern {:?}; sites found: {found})", re.as_str())));
+            let found: BTreeSet<String> = rest
+                .iter()
+                .filter_map(|s| SiteHoldout::site_of(re, &stem_of(&s.image)))
+                .collect();
+            let found = if found.is_empty() {
+                "none".to_string()
+            } else {
+                found.into_iter().collect::<Vec<_>>().join(", ")
+            };
+            return Err(DataError::Invalid(format!(
+                "no sample belongs to the held-out site {site} (pattern {:?}; sites found: {found})",
+                re.as_str()
+            )));
         }
-        sets[2] = held.into_iter().map(|mut s| {
-            s.group = keyer.key(&stem_of(&s.image));
-            s
-        }).collect();
+        sets[2] = held
+            .into_iter()
+            .map(|mut s| {
+                s.group = keyer.key(&stem_of(&s.image));
+                s
+            })
+            .collect();
         samples = rest;
     }
     let mut by_dataset: BTreeMap<String, Vec<SampleRef>> = BTreeMap::new();
@@ -192,7 +220,10 @@ pub fn make_split(samples: &[SampleRef], config: &SplitConfig) -> Result<Split, 
         let target_val = (n as f64 * v).round() as usize;
         let mut units: BTreeMap<String, Vec<SampleRef>> = BTreeMap::new();
         for s in items {
-            let key = s.group.clone().map_or_else(|| format!("\u{1}{}", s.id), |g| format!("\u{0}{g}"));
+            let key = s
+                .group
+                .clone()
+                .map_or_else(|| format!("\u{1}{}", s.id), |g| format!("\u{0}{g}"));
             units.entry(key).or_default().push(s);
         }
         let mut units: Vec<Vec<SampleRef>> = units.into_values().collect();
@@ -215,29 +246,50 @@ pub fn make_split(samples: &[SampleRef], config: &SplitConfig) -> Result<Split, 
         set.sort_by(|a, b| (&a.dataset, &a.id).cmp(&(&b.dataset, &b.id)));
     }
     let [train, val, test] = sets;
-    let mut split = Split { format: SPLIT_FORMAT.into(), config: config.clone(), train, val, test, hash: String::new() };
+    let mut split = Split {
+        format: SPLIT_FORMAT.into(),
+        config: config.clone(),
+        train,
+        val,
+        test,
+        hash: String::new(),
+    };
     split.hash = split.content_hash();
     Ok(split)
 }
 
 fn stem_of(path: &Path) -> String {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     super::pairing::split_extension(&name).0
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 impl Split {
     /// The sets with their names, in order train, val, test.
     pub fn sets(&self) -> [(SplitSet, &[SampleRef]); 3] {
-        [(SplitSet::Train, &self.train), (SplitSet::Val, &self.val), (SplitSet::Test, &self.test)]
+        [
+            (SplitSet::Train, &self.train),
+            (SplitSet::Val, &self.val),
+            (SplitSet::Test, &self.test),
+        ]
     }
 
     /// Which set holds sample `id` of `dataset`.
     pub fn set_of(&self, dataset: &str, id: &str) -> Option<SplitSet> {
-        self.sets().into_iter().find_map(|(set, items)| items.iter().any(|s| s.dataset == dataset && s.id == id).then_some(set))
+        self.sets().into_iter().find_map(|(set, items)| {
+            items
+                .iter()
+                .any(|s| s.dataset == dataset && s.id == id)
+                .then_some(set)
+        })
     }
 
     /// Total number of samples.
@@ -255,7 +307,10 @@ impl Split {
         let mut h = Sha256::new();
         let c = &self.config;
         let grouping = serde_json::to_string(&c.grouping).unwrap_or_default();
-        h.update(format!("{SPLIT_FORMAT}\nseed={}\nval={}\ntest={}\ngrouping={grouping}\n", c.seed, c.val_fraction, c.test_fraction));
+        h.update(format!(
+            "{SPLIT_FORMAT}\nseed={}\nval={}\ntest={}\ngrouping={grouping}\n",
+            c.seed, c.val_fraction, c.test_fraction
+        ));
         // Only a held-out site adds a line, so splits made before the option keep their hash.
         if let Some(site) = &c.test_site {
             h.update(format!("test_site={}\t{}\n", site.pattern, site.site));
@@ -263,7 +318,14 @@ impl Split {
         for (set, items) in self.sets() {
             for s in items {
                 let masks: Vec<String> = s.masks.iter().map(|m| file_name(m)).collect();
-                h.update(format!("{}\t{}\t{}\t{}\t{}\n", set.name(), s.dataset, s.id, file_name(&s.image), masks.join("|")));
+                h.update(format!(
+                    "{}\t{}\t{}\t{}\t{}\n",
+                    set.name(),
+                    s.dataset,
+                    s.id,
+                    file_name(&s.image),
+                    masks.join("|")
+                ));
             }
         }
         hex(&h.finalize())
@@ -282,7 +344,11 @@ impl Split {
         counts
             .into_iter()
             .filter(|(_, c)| c.iter().filter(|&&n| n > 0).count() > 1)
-            .map(|((dataset, key), counts)| StraddlingGroup { dataset, key, counts })
+            .map(|((dataset, key), counts)| StraddlingGroup {
+                dataset,
+                key,
+                counts,
+            })
             .collect()
     }
 
@@ -299,20 +365,33 @@ impl Split {
 
     /// Writes the split as JSON (atomically: temporary file + rename).
     pub fn save(&self, path: &Path) -> Result<(), DataError> {
-        let json = serde_json::to_string_pretty(self).map_err(|e| DataError::Json { message: e.to_string(), path: path.to_path_buf() })?;
+        let json = serde_json::to_string_pretty(self).map_err(|e| DataError::Json {
+            message: e.to_string(),
+            path: path.to_path_buf(),
+        })?;
         crate::fsutil::write_atomic(path, json.as_bytes()).map_err(|e| DataError::io(path, e))
     }
 
     /// Reads a split written by [`Split::save`] and checks its hash.
     pub fn load(path: &Path) -> Result<Split, DataError> {
         let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
-        let split: Split = serde_json::from_str(&text).map_err(|e| DataError::Json { message: e.to_string(), path: path.to_path_buf() })?;
+        let split: Split = serde_json::from_str(&text).map_err(|e| DataError::Json {
+            message: e.to_string(),
+            path: path.to_path_buf(),
+        })?;
         if split.format != SPLIT_FORMAT {
-            return Err(DataError::Json { message: format!("unknown split format {:?}", split.format), path: path.to_path_buf() });
+            return Err(DataError::Json {
+                message: format!("unknown split format {:?}", split.format),
+                path: path.to_path_buf(),
+            });
         }
         let computed = split.content_hash();
         if computed != split.hash {
-            return Err(DataError::SplitHash { stored: split.hash, computed, path: path.to_path_buf() });
+            return Err(DataError::SplitHash {
+                stored: split.hash,
+                computed,
+                path: path.to_path_buf(),
+            });
         }
         Ok(split)
     }

@@ -40,7 +40,13 @@ pub enum WindowPreset {
 
 impl WindowPreset {
     /// Every preset, in menu order.
-    pub const ALL: [WindowPreset; 5] = [Self::Lung, Self::Mediastinum, Self::Abdomen, Self::Brain, Self::Bone];
+    pub const ALL: [WindowPreset; 5] = [
+        Self::Lung,
+        Self::Mediastinum,
+        Self::Abdomen,
+        Self::Brain,
+        Self::Bone,
+    ];
 
     /// The window in HU.
     pub fn window(self) -> CtWindow {
@@ -71,14 +77,22 @@ pub fn window_u8(hu: f32, window: CtWindow) -> u8 {
     let width = window.width.max(f32::MIN_POSITIVE);
     let low = window.center - width / 2.0;
     let t = ((hu - low) / width).clamp(0.0, 1.0);
-    if t.is_nan() { 0 } else { (t * 255.0).round() as u8 }
+    if t.is_nan() {
+        0
+    } else {
+        (t * 255.0).round() as u8
+    }
 }
 
 /// One HU value to 16-bit grey through `window`.
 pub fn window_u16(hu: f32, window: CtWindow) -> u16 {
     let width = window.width.max(f32::MIN_POSITIVE);
     let t = ((hu - (window.center - width / 2.0)) / width).clamp(0.0, 1.0);
-    if t.is_nan() { 0 } else { (t * 65_535.0).round() as u16 }
+    if t.is_nan() {
+        0
+    } else {
+        (t * 65_535.0).round() as u16
+    }
 }
 
 /// Many values to 8-bit grey.
@@ -90,11 +104,24 @@ pub fn apply_window(values: &[f32], window: CtWindow) -> Vec<u8> {
 /// physical scale). A constant plane maps to 0.
 pub fn min_max_u8(values: &[f32]) -> Vec<u8> {
     let finite = values.iter().copied().filter(|v| v.is_finite());
-    let (lo, hi) = finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
     if hi <= lo {
         return vec![0; values.len()];
     }
-    values.iter().map(|&v| window_u8(v, CtWindow { center: (lo + hi) / 2.0, width: hi - lo })).collect()
+    values
+        .iter()
+        .map(|&v| {
+            window_u8(
+                v,
+                CtWindow {
+                    center: (lo + hi) / 2.0,
+                    width: hi - lo,
+                },
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

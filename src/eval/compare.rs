@@ -58,9 +58,14 @@ pub struct ModelComparison {
 }
 
 /// Pairs `a` and `b` by (dataset, id) and compares them.
-pub fn compare_models(a: &[ImageResult], b: &[ImageResult], config: &BootstrapConfig) -> Result<ModelComparison, String> {
+pub fn compare_models(
+    a: &[ImageResult],
+    b: &[ImageResult],
+    config: &BootstrapConfig,
+) -> Result<ModelComparison, String> {
     let key = |r: &ImageResult| (r.dataset.clone(), r.id.clone());
-    let b_by_key: BTreeMap<(String, String), &ImageResult> = b.iter().map(|r| (key(r), r)).collect();
+    let b_by_key: BTreeMap<(String, String), &ImageResult> =
+        b.iter().map(|r| (key(r), r)).collect();
     let a_keys: std::collections::BTreeSet<(String, String)> = a.iter().map(key).collect();
     let images: Vec<PairedImage> = a
         .iter()
@@ -76,30 +81,58 @@ pub fn compare_models(a: &[ImageResult], b: &[ImageResult], config: &BootstrapCo
             })
         })
         .collect();
-    let mut unpaired: Vec<String> = a.iter().filter(|r| !b_by_key.contains_key(&key(r))).map(|r| format!("{}/{} (only A)", r.dataset, r.id)).collect();
-    unpaired.extend(b.iter().filter(|r| !a_keys.contains(&key(r))).map(|r| format!("{}/{} (only B)", r.dataset, r.id)));
+    let mut unpaired: Vec<String> = a
+        .iter()
+        .filter(|r| !b_by_key.contains_key(&key(r)))
+        .map(|r| format!("{}/{} (only A)", r.dataset, r.id))
+        .collect();
+    unpaired.extend(
+        b.iter()
+            .filter(|r| !a_keys.contains(&key(r)))
+            .map(|r| format!("{}/{} (only B)", r.dataset, r.id)),
+    );
     if images.is_empty() {
         return Err("the two models share no scored image".into());
     }
     let compared = |pairs: &[(Option<f64>, Option<f64>)]| -> Result<ComparedMetric, String> {
         let (xs, ys): (Vec<Option<f64>>, Vec<Option<f64>>) = pairs.iter().copied().unzip();
-        Ok(ComparedMetric { a: mean_ci(xs.iter().copied(), config)?, b: mean_ci(ys.iter().copied(), config)?, difference: paired_comparison(&xs, &ys, config)? })
+        Ok(ComparedMetric {
+            a: mean_ci(xs.iter().copied(), config)?,
+            b: mean_ci(ys.iter().copied(), config)?,
+            difference: paired_comparison(&xs, &ys, config)?,
+        })
     };
     let dice: Vec<_> = images.iter().map(|p| p.dice).collect();
     let iou: Vec<_> = images.iter().map(|p| p.iou).collect();
-    let foreground: Vec<_> = images.iter().filter(|p| p.gt_foreground > 0.0).map(|p| p.dice).collect();
+    let foreground: Vec<_> = images
+        .iter()
+        .filter(|p| p.gt_foreground > 0.0)
+        .map(|p| p.dice)
+        .collect();
     let dice_per_patient = if images.iter().all(|p| p.group.is_some()) {
-        let mut by_patient: BTreeMap<(String, String), Vec<(Option<f64>, Option<f64>)>> = BTreeMap::new();
+        let mut by_patient: BTreeMap<(String, String), Vec<(Option<f64>, Option<f64>)>> =
+            BTreeMap::new();
         for p in &images {
-            by_patient.entry((p.dataset.clone(), p.group.clone().unwrap_or_default())).or_default().push(p.dice);
+            by_patient
+                .entry((p.dataset.clone(), p.group.clone().unwrap_or_default()))
+                .or_default()
+                .push(p.dice);
         }
         // A patient's mean over the images both models score; a patient with none is left out.
         let means: Vec<(Option<f64>, Option<f64>)> = by_patient
             .values()
             .map(|pairs| {
-                let both: Vec<(f64, f64)> = pairs.iter().filter_map(|&(x, y)| Some((x?, y?))).collect();
+                let both: Vec<(f64, f64)> =
+                    pairs.iter().filter_map(|&(x, y)| Some((x?, y?))).collect();
                 let n = both.len() as f64;
-                if both.is_empty() { (None, None) } else { (Some(both.iter().map(|p| p.0).sum::<f64>() / n), Some(both.iter().map(|p| p.1).sum::<f64>() / n)) }
+                if both.is_empty() {
+                    (None, None)
+                } else {
+                    (
+                        Some(both.iter().map(|p| p.0).sum::<f64>() / n),
+                        Some(both.iter().map(|p| p.1).sum::<f64>() / n),
+                    )
+                }
             })
             .collect();
         Some(compared(&means)?)
@@ -111,7 +144,11 @@ pub fn compare_models(a: &[ImageResult], b: &[ImageResult], config: &BootstrapCo
         unpaired,
         dice: compared(&dice)?,
         iou: compared(&iou)?,
-        dice_foreground: if foreground.is_empty() { None } else { Some(compared(&foreground)?) },
+        dice_foreground: if foreground.is_empty() {
+            None
+        } else {
+            Some(compared(&foreground)?)
+        },
         dice_per_patient,
         images,
     })
@@ -139,7 +176,15 @@ pub fn summary_text(c: &ModelComparison, name: &str) -> String {
             d.ties
         )
     };
-    let mut s = format!("{name}: {} images scored by both models{}\n", c.n_paired, if c.unpaired.is_empty() { String::new() } else { format!(", {} by one only (left out)", c.unpaired.len()) });
+    let mut s = format!(
+        "{name}: {} images scored by both models{}\n",
+        c.n_paired,
+        if c.unpaired.is_empty() {
+            String::new()
+        } else {
+            format!(", {} by one only (left out)", c.unpaired.len())
+        }
+    );
     s += &line("Dice per image", &c.dice);
     s += &line("IoU per image", &c.iou);
     if let Some(m) = &c.dice_foreground {
@@ -178,50 +223,94 @@ mod tests {
     #[test]
     fn pairs_by_id_and_differences_are_a_minus_b() {
         // Dice = 2tp / (2tp + fp + fn). A: x 1.0, y 0.5, z (empty GT, 1 false pixel) 0.0, w both empty → None.
-        let a = [result("x", Some("p1"), 10, 0, 0, 90), result("y", Some("p1"), 5, 5, 5, 85), result("z", Some("p2"), 0, 1, 0, 99), result("w", Some("p2"), 0, 0, 0, 100)];
+        let a = [
+            result("x", Some("p1"), 10, 0, 0, 90),
+            result("y", Some("p1"), 5, 5, 5, 85),
+            result("z", Some("p2"), 0, 1, 0, 99),
+            result("w", Some("p2"), 0, 0, 0, 100),
+        ];
         // B in another order, with x at 0.5 and y at 1.0, z empty (None), and an image A lacks.
-        let b = [result("y", Some("p1"), 10, 0, 0, 90), result("x", Some("p1"), 5, 5, 5, 85), result("z", Some("p2"), 0, 0, 0, 100), result("w", Some("p2"), 0, 0, 0, 100), result("v", Some("p3"), 1, 0, 0, 99)];
+        let b = [
+            result("y", Some("p1"), 10, 0, 0, 90),
+            result("x", Some("p1"), 5, 5, 5, 85),
+            result("z", Some("p2"), 0, 0, 0, 100),
+            result("w", Some("p2"), 0, 0, 0, 100),
+            result("v", Some("p3"), 1, 0, 0, 99),
+        ];
         let c = compare_models(&a, &b, &BootstrapConfig::with_seed(3)).expect("comparable");
         assert_eq!(c.n_paired, 4);
         assert_eq!(c.unpaired, vec!["d/v (only B)".to_string()]);
-        assert_eq!(c.images.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["x", "y", "z", "w"]);
+        assert_eq!(
+            c.images.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            ["x", "y", "z", "w"]
+        );
         assert_eq!(c.images[0].dice, (Some(1.0), Some(0.5)));
         // Only x and y have both Dice defined: differences +0.5 and −0.5.
         assert_eq!(c.dice.difference.difference.n, 2);
         assert_eq!(c.dice.difference.difference.n_excluded, 2);
         assert!(c.dice.difference.difference.mean.expect("mean").abs() < 1e-12);
-        assert_eq!((c.dice.difference.a_better, c.dice.difference.b_better, c.dice.difference.ties), (1, 1, 0));
+        assert_eq!(
+            (
+                c.dice.difference.a_better,
+                c.dice.difference.b_better,
+                c.dice.difference.ties
+            ),
+            (1, 1, 0)
+        );
         // A's own mean uses its three defined values: (1 + 0.5 + 0) / 3.
         assert!((c.dice.a.mean.expect("mean") - 0.5).abs() < 1e-12);
         // Foreground images are x and y.
         let fg = c.dice_foreground.as_ref().expect("x and y have foreground");
         assert_eq!(fg.difference.difference.n, 2);
         // Per patient: p1 means A 0.75, B 0.75 → 0; p2 has no image both define → left out.
-        let pp = c.dice_per_patient.as_ref().expect("every image has a patient");
+        let pp = c
+            .dice_per_patient
+            .as_ref()
+            .expect("every image has a patient");
         assert_eq!(pp.difference.difference.n, 1);
         assert_eq!(pp.difference.difference.n_excluded, 1);
         assert_eq!(pp.difference.ties, 1);
-        assert!(summary_text(&c, "d").contains("Dice per patient (n=1; only 1 value: the interval means little)"), "{}", summary_text(&c, "d"));
+        assert!(
+            summary_text(&c, "d")
+                .contains("Dice per patient (n=1; only 1 value: the interval means little)"),
+            "{}",
+            summary_text(&c, "d")
+        );
     }
 
     #[test]
     fn a_consistent_gain_has_an_interval_above_zero() {
         // A is 0.2 better on every image (Dice 1.0 vs 0.8: tp 8, fp 2, fn 2 → 16/20).
-        let a: Vec<_> = (0..12).map(|i| result(&format!("i{i}"), None, 10, 0, 0, 90)).collect();
-        let b: Vec<_> = (0..12).map(|i| result(&format!("i{i}"), None, 8, 2, 2, 88)).collect();
+        let a: Vec<_> = (0..12)
+            .map(|i| result(&format!("i{i}"), None, 10, 0, 0, 90))
+            .collect();
+        let b: Vec<_> = (0..12)
+            .map(|i| result(&format!("i{i}"), None, 8, 2, 2, 88))
+            .collect();
         let c = compare_models(&a, &b, &BootstrapConfig::with_seed(1)).expect("comparable");
         let d = &c.dice.difference.difference;
         assert!((d.mean.expect("mean") - 0.2).abs() < 1e-12);
-        assert!((d.lo.expect("lo") - 0.2).abs() < 1e-12 && (d.hi.expect("hi") - 0.2).abs() < 1e-12, "every resample gives 0.2: {d:?}");
+        assert!(
+            (d.lo.expect("lo") - 0.2).abs() < 1e-12 && (d.hi.expect("hi") - 0.2).abs() < 1e-12,
+            "every resample gives 0.2: {d:?}"
+        );
         assert_eq!(c.dice.difference.a_better, 12);
         assert!(c.dice_per_patient.is_none(), "no patients known");
         let text = summary_text(&c, "set");
-        assert!(text.contains("A − B +0.2000 [+0.2000, +0.2000]") && text.contains("A better on 12"), "{text}");
+        assert!(
+            text.contains("A − B +0.2000 [+0.2000, +0.2000]") && text.contains("A better on 12"),
+            "{text}"
+        );
     }
 
     #[test]
     fn disjoint_sets_are_an_error() {
-        let err = compare_models(&[result("x", None, 1, 0, 0, 99)], &[result("y", None, 1, 0, 0, 99)], &BootstrapConfig::default()).expect_err("nothing shared");
+        let err = compare_models(
+            &[result("x", None, 1, 0, 0, 99)],
+            &[result("y", None, 1, 0, 0, 99)],
+            &BootstrapConfig::default(),
+        )
+        .expect_err("nothing shared");
         assert!(err.contains("share no scored image"), "{err}");
     }
 }

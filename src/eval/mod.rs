@@ -20,9 +20,9 @@ use crate::data::sample::load_pair_paths;
 use crate::data::split::SampleRef;
 use crate::infer::{Predictor, sigmoid};
 use crate::metrics::{
-    BootstrapConfig, CalibrationAccumulator, Connectivity, EmptyPolicy, MeanCi, OverlapAccumulator, OverlapReport, OverlapScores,
-    RepoIouScore, RepoScoreMeter, SurfaceDistances, SweepAccumulator, grouped_mean_ci, mean_ci, repo_iou_score, resize_bilinear,
-    surface_distances,
+    BootstrapConfig, CalibrationAccumulator, Connectivity, EmptyPolicy, MeanCi, OverlapAccumulator,
+    OverlapReport, OverlapScores, RepoIouScore, RepoScoreMeter, SurfaceDistances, SweepAccumulator,
+    grouped_mean_ci, mean_ci, repo_iou_score, resize_bilinear, surface_distances,
 };
 
 /// How to evaluate.
@@ -42,7 +42,13 @@ pub struct EvalOptions {
 
 impl Default for EvalOptions {
     fn default() -> Self {
-        Self { threshold: 0.5, policy: EmptyPolicy::default(), bootstrap: BootstrapConfig::default(), batch: 4, sweep: true }
+        Self {
+            threshold: 0.5,
+            policy: EmptyPolicy::default(),
+            bootstrap: BootstrapConfig::default(),
+            batch: 4,
+            sweep: true,
+        }
     }
 }
 
@@ -146,7 +152,10 @@ pub fn evaluate(
             .par_iter()
             .map(|s| {
                 let pair = load_pair_paths(&s.image, &s.masks, &MaskRule::default())?;
-                let opts = PrepareOptions { input_modality: s.modality.clone(), ..PrepareOptions::default() };
+                let opts = PrepareOptions {
+                    input_modality: s.modality.clone(),
+                    ..PrepareOptions::default()
+                };
                 let input = prepare_pair(&pair, &s.image, &convention, &opts, Augmentation::NONE)?;
                 Ok::<_, crate::data::DataError>((s, pair, input))
             })
@@ -158,29 +167,54 @@ pub fn evaluate(
                 Err(e) => skipped.push((s.image.clone(), format!("{e}"))),
             }
         }
-        let inputs: Vec<&[f32]> = ok.iter().map(|(_, _, input)| input.image.as_slice()).collect();
+        let inputs: Vec<&[f32]> = ok
+            .iter()
+            .map(|(_, _, input)| input.image.as_slice())
+            .collect();
         let logits = predictor.logits(&inputs)?;
         for ((s, pair, input), logits) in ok.into_iter().zip(logits) {
             let size = input.size;
             let (w, h) = (pair.mask.width as usize, pair.mask.height as usize);
             let probs = sigmoid(&logits);
-            let native_probs = resize_bilinear(&probs, (size, size), (w, h)).map_err(anyhow::Error::msg)?;
+            let native_probs =
+                resize_bilinear(&probs, (size, size), (w, h)).map_err(anyhow::Error::msg)?;
             let gt = &pair.mask.data;
-            let native = OverlapScores::from_probabilities(&native_probs, options.threshold, gt, options.policy).map_err(anyhow::Error::msg)?;
+            let native = OverlapScores::from_probabilities(
+                &native_probs,
+                options.threshold,
+                gt,
+                options.policy,
+            )
+            .map_err(anyhow::Error::msg)?;
             let model_gt = input.mask.clone().unwrap_or_default();
-            let model_res = OverlapScores::from_probabilities(&probs, options.threshold, &model_gt.iter().map(|v| u8::from(*v > 0.5)).collect::<Vec<_>>(), options.policy)
+            let model_res = OverlapScores::from_probabilities(
+                &probs,
+                options.threshold,
+                &model_gt
+                    .iter()
+                    .map(|v| u8::from(*v > 0.5))
+                    .collect::<Vec<_>>(),
+                options.policy,
+            )
+            .map_err(anyhow::Error::msg)?;
+            let pred_mask: Vec<bool> = native_probs
+                .iter()
+                .map(|&p| p > options.threshold)
+                .collect();
+            let surface = surface_distances(&pred_mask, gt, (w, h), None, Connectivity::default())
                 .map_err(anyhow::Error::msg)?;
-            let pred_mask: Vec<bool> = native_probs.iter().map(|&p| p > options.threshold).collect();
-            let surface = surface_distances(&pred_mask, gt, (w, h), None, Connectivity::default()).map_err(anyhow::Error::msg)?;
             let reference_score = repo_iou_score(&logits, &model_gt).map_err(anyhow::Error::msg)?;
             reference.update(&reference_score, 1);
             native_acc.push(native.confusion);
             model_acc.push(model_res.confusion);
             if options.sweep {
                 sweep.push(&native_probs, gt).map_err(anyhow::Error::msg)?;
-                calibration.push(&native_probs, gt).map_err(anyhow::Error::msg)?;
+                calibration
+                    .push(&native_probs, gt)
+                    .map_err(anyhow::Error::msg)?;
             }
-            let gt_foreground = gt.iter().filter(|&&v| v > 0).count() as f64 / gt.len().max(1) as f64;
+            let gt_foreground =
+                gt.iter().filter(|&&v| v > 0).count() as f64 / gt.len().max(1) as f64;
             results.push(ImageResult {
                 dataset: s.dataset.clone(),
                 id: s.id.clone(),
@@ -198,8 +232,21 @@ pub fn evaluate(
         done += chunk.len();
         progress(done, samples.len());
     }
-    anyhow::ensure!(!results.is_empty(), "no image could be evaluated ({} skipped)", skipped.len());
-    let report = summarise(options, results.as_slice(), skipped, native_acc.report(), model_acc.report(), reference.average(), sweep, calibration)?;
+    anyhow::ensure!(
+        !results.is_empty(),
+        "no image could be evaluated ({} skipped)",
+        skipped.len()
+    );
+    let report = summarise(
+        options,
+        results.as_slice(),
+        skipped,
+        native_acc.report(),
+        model_acc.report(),
+        reference.average(),
+        sweep,
+        calibration,
+    )?;
     Ok((report, results))
 }
 
@@ -215,7 +262,9 @@ fn summarise(
     calibration: CalibrationAccumulator,
 ) -> anyhow::Result<EvalReport> {
     let b = &options.bootstrap;
-    let ci = |f: &dyn Fn(&ImageResult) -> Option<f64>| mean_ci(results.iter().map(f), b).map_err(anyhow::Error::msg);
+    let ci = |f: &dyn Fn(&ImageResult) -> Option<f64>| {
+        mean_ci(results.iter().map(f), b).map_err(anyhow::Error::msg)
+    };
     let per_image = Summary {
         dice: ci(&|r| r.native.dice)?,
         iou: ci(&|r| r.native.iou)?,
@@ -226,13 +275,27 @@ fn summarise(
         assd_px: ci(&|r| r.surface.as_ref().map(|s| s.assd))?,
     };
     let per_patient_dice = if results.iter().all(|r| r.group.is_some()) {
-        let items = results.iter().map(|r| (r.group.clone().unwrap_or_default(), r.native.dice));
-        Some(grouped_mean_ci(items, b).map_err(anyhow::Error::msg)?.overall)
+        let items = results
+            .iter()
+            .map(|r| (r.group.clone().unwrap_or_default(), r.native.dice));
+        Some(
+            grouped_mean_ci(items, b)
+                .map_err(anyhow::Error::msg)?
+                .overall,
+        )
     } else {
         None
     };
-    let positive: Vec<Option<f64>> = results.iter().filter(|r| r.gt_foreground > 0.0).map(|r| r.native.dice).collect();
-    let positive_dice = if positive.is_empty() { None } else { Some(mean_ci(positive.into_iter(), b).map_err(anyhow::Error::msg)?) };
+    let positive: Vec<Option<f64>> = results
+        .iter()
+        .filter(|r| r.gt_foreground > 0.0)
+        .map(|r| r.native.dice)
+        .collect();
+    let positive_dice = if positive.is_empty() {
+        None
+    } else {
+        Some(mean_ci(positive.into_iter(), b).map_err(anyhow::Error::msg)?)
+    };
     let all_background_accuracy = native.pooled.background_baseline;
     Ok(EvalReport {
         positive_dice,

@@ -15,19 +15,35 @@ pub const FEW_FOR_AN_INTERVAL: usize = 5;
 
 /// "; too few values …" when `n` is below [`FEW_FOR_AN_INTERVAL`].
 pub fn few_values_warning(n: usize) -> String {
-    if n < FEW_FOR_AN_INTERVAL { format!("; only {n} value{}: the interval means little", if n == 1 { "" } else { "s" }) } else { String::new() }
+    if n < FEW_FOR_AN_INTERVAL {
+        format!(
+            "; only {n} value{}: the interval means little",
+            if n == 1 { "" } else { "s" }
+        )
+    } else {
+        String::new()
+    }
 }
 
 fn fmt_ci(m: &MeanCi) -> String {
     match (m.mean, m.lo, m.hi) {
-        (Some(v), Some(lo), Some(hi)) => format!("{v:.4} [{lo:.4}, {hi:.4}] (n={}{}{})", m.n, excluded(m), few_values_warning(m.n)),
+        (Some(v), Some(lo), Some(hi)) => format!(
+            "{v:.4} [{lo:.4}, {hi:.4}] (n={}{}{})",
+            m.n,
+            excluded(m),
+            few_values_warning(m.n)
+        ),
         (Some(v), _, _) => format!("{v:.4} (n={}{})", m.n, excluded(m)),
         _ => format!("undefined (n=0{})", excluded(m)),
     }
 }
 
 fn excluded(m: &MeanCi) -> String {
-    if m.n_excluded > 0 { format!(", {} undefined left out", m.n_excluded) } else { String::new() }
+    if m.n_excluded > 0 {
+        format!(", {} undefined left out", m.n_excluded)
+    } else {
+        String::new()
+    }
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -38,8 +54,18 @@ fn opt(v: Option<f64>) -> String {
 pub fn summary_text(report: &EvalReport, title: &str) -> String {
     let mut s = String::new();
     let p = &report.native.pooled;
-    let _ = writeln!(s, "{title}: {} images ({} skipped), threshold {}, empty-mask policy {:?}", report.n_images, report.skipped.len(), report.options.threshold, report.native.policy);
-    let _ = writeln!(s, "  per image (mean, 95% bootstrap CI), native resolution:");
+    let _ = writeln!(
+        s,
+        "{title}: {} images ({} skipped), threshold {}, empty-mask policy {:?}",
+        report.n_images,
+        report.skipped.len(),
+        report.options.threshold,
+        report.native.policy
+    );
+    let _ = writeln!(
+        s,
+        "  per image (mean, 95% bootstrap CI), native resolution:"
+    );
     let _ = writeln!(s, "    Dice/F1    {}", fmt_ci(&report.per_image.dice));
     let _ = writeln!(s, "    IoU        {}", fmt_ci(&report.per_image.iou));
     let _ = writeln!(s, "    precision  {}", fmt_ci(&report.per_image.precision));
@@ -50,9 +76,20 @@ pub fn summary_text(report: &EvalReport, title: &str) -> String {
         let _ = writeln!(s, "    Dice per patient {}", fmt_ci(d));
     }
     if let Some(d) = &report.positive_dice {
-        let _ = writeln!(s, "    Dice on images with foreground in the GT {}", fmt_ci(d));
+        let _ = writeln!(
+            s,
+            "    Dice on images with foreground in the GT {}",
+            fmt_ci(d)
+        );
     }
-    let _ = writeln!(s, "  pooled over all pixels: Dice {} IoU {} precision {} recall {}", opt(p.dice), opt(p.iou), opt(p.precision), opt(p.recall));
+    let _ = writeln!(
+        s,
+        "  pooled over all pixels: Dice {} IoU {} precision {} recall {}",
+        opt(p.dice),
+        opt(p.iou),
+        opt(p.precision),
+        opt(p.recall)
+    );
     let _ = writeln!(
         s,
         "  pixel accuracy {} — an all-background prediction scores {} on the same pixels",
@@ -65,7 +102,12 @@ pub fn summary_text(report: &EvalReport, title: &str) -> String {
         report.native.n_both_empty, report.native.n_false_alarm, report.native.n_missed
     );
     let m = &report.model_resolution.pooled;
-    let _ = writeln!(s, "  at model resolution (pooled): Dice {} IoU {}", opt(m.dice), opt(m.iou));
+    let _ = writeln!(
+        s,
+        "  at model resolution (pooled): Dice {} IoU {}",
+        opt(m.dice),
+        opt(m.iou)
+    );
     if let Some(r) = &report.reference_mode {
         let _ = writeln!(
             s,
@@ -75,11 +117,20 @@ pub fn summary_text(report: &EvalReport, title: &str) -> String {
     }
     if let Some(sw) = &report.sweep {
         if let (Some(best), Some(band)) = (&sw.best, &sw.band) {
-            let _ = writeln!(s, "  threshold sweep: best {:.2} (pooled Dice {:.4}); stable band {:.2}–{:.2} (Dice within {} of best)", best.threshold, best.dice, band.lo, band.hi, band.tolerance);
+            let _ = writeln!(
+                s,
+                "  threshold sweep: best {:.2} (pooled Dice {:.4}); stable band {:.2}–{:.2} (Dice within {} of best)",
+                best.threshold, best.dice, band.lo, band.hi, band.tolerance
+            );
         }
     }
     if let Some(c) = &report.calibration {
-        let _ = writeln!(s, "  calibration: ECE {} , mean predictive entropy {} bits/pixel", opt(c.ece), opt(c.mean_entropy_bits));
+        let _ = writeln!(
+            s,
+            "  calibration: ECE {} , mean predictive entropy {} bits/pixel",
+            opt(c.ece),
+            opt(c.mean_entropy_bits)
+        );
     }
     for (path, why) in report.skipped.iter().take(10) {
         let _ = writeln!(s, "  {}", skipped_line(path, why));
@@ -90,9 +141,12 @@ pub fn summary_text(report: &EvalReport, title: &str) -> String {
 /// Writes `report.json`, `per_image.csv` and (when swept) `sweep.csv` into `dir`.
 pub fn write_all(dir: &Path, report: &EvalReport, images: &[ImageResult]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let json = serde_json::to_string_pretty(&serde_json::json!({ "report": report, "images": images }))?;
+    let json =
+        serde_json::to_string_pretty(&serde_json::json!({ "report": report, "images": images }))?;
     crate::fsutil::write_atomic(&dir.join("report.json"), json.as_bytes())?;
-    let mut csv = String::from("dataset,id,group,width,height,gt_foreground,dice,iou,precision,recall,specificity,accuracy,hd95_px,assd_px,dice_model_res,ref_iou,ref_f1,ref_acc\n");
+    let mut csv = String::from(
+        "dataset,id,group,width,height,gt_foreground,dice,iou,precision,recall,specificity,accuracy,hd95_px,assd_px,dice_model_res,ref_iou,ref_f1,ref_acc\n",
+    );
     let o = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
     for r in images {
         let _ = writeln!(
@@ -120,9 +174,21 @@ pub fn write_all(dir: &Path, report: &EvalReport, images: &[ImageResult]) -> any
     }
     crate::fsutil::write_atomic(&dir.join("per_image.csv"), csv.as_bytes())?;
     if let Some(sw) = &report.sweep {
-        let mut csv = String::from("threshold,pooled_dice,pooled_iou,pooled_precision,pooled_recall,mean_dice,mean_iou\n");
+        let mut csv = String::from(
+            "threshold,pooled_dice,pooled_iou,pooled_precision,pooled_recall,mean_dice,mean_iou\n",
+        );
         for t in &sw.per_threshold {
-            let _ = writeln!(csv, "{},{},{},{},{},{},{}", t.threshold, o(t.pooled.dice), o(t.pooled.iou), o(t.pooled.precision), o(t.pooled.recall), o(t.mean_dice.value), o(t.mean_iou.value));
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{},{},{}",
+                t.threshold,
+                o(t.pooled.dice),
+                o(t.pooled.iou),
+                o(t.pooled.precision),
+                o(t.pooled.recall),
+                o(t.mean_dice.value),
+                o(t.mean_iou.value)
+            );
         }
         crate::fsutil::write_atomic(&dir.join("sweep.csv"), csv.as_bytes())?;
     }
@@ -132,7 +198,11 @@ pub fn write_all(dir: &Path, report: &EvalReport, images: &[ImageResult]) -> any
 /// "skipped: why (path)", without the path a second time when the reason already names it.
 pub fn skipped_line(path: &std::path::Path, why: &str) -> String {
     let shown = path.display().to_string();
-    if why.contains(&shown) { format!("skipped: {why}") } else { format!("skipped: {why} ({shown})") }
+    if why.contains(&shown) {
+        format!("skipped: {why}")
+    } else {
+        format!("skipped: {why} ({shown})")
+    }
 }
 
 #[cfg(test)]
@@ -142,14 +212,23 @@ mod tests {
 
     #[test]
     fn an_interval_from_few_values_carries_a_warning() {
-        assert_eq!(super::few_values_warning(2), "; only 2 values: the interval means little");
+        assert_eq!(
+            super::few_values_warning(2),
+            "; only 2 values: the interval means little"
+        );
         assert_eq!(super::few_values_warning(5), "");
     }
 
     #[test]
     fn a_skipped_file_is_named_once() {
         let p = Path::new("/d/images/a.png");
-        assert_eq!(skipped_line(p, "cannot decode image: /d/images/a.png"), "skipped: cannot decode image: /d/images/a.png");
-        assert_eq!(skipped_line(p, "mask missing"), "skipped: mask missing (/d/images/a.png)");
+        assert_eq!(
+            skipped_line(p, "cannot decode image: /d/images/a.png"),
+            "skipped: cannot decode image: /d/images/a.png"
+        );
+        assert_eq!(
+            skipped_line(p, "mask missing"),
+            "skipped: mask missing (/d/images/a.png)"
+        );
     }
 }

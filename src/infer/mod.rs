@@ -19,7 +19,11 @@ pub struct Predictor {
 
 impl Predictor {
     /// Loads `path` (a seglens checkpoint, or PyTorch weights with `variant`) onto `compute`.
-    pub fn open(path: &std::path::Path, variant: Option<crate::model::Variant>, compute: ComputeDevice) -> Result<Self, ModelError> {
+    pub fn open(
+        path: &std::path::Path,
+        variant: Option<crate::model::Variant>,
+        compute: ComputeDevice,
+    ) -> Result<Self, ModelError> {
         let loaded = load_model(path, variant, &compute.device)?;
         Ok(Self { loaded, compute })
     }
@@ -39,10 +43,17 @@ impl Predictor {
         let c = self.loaded.model.in_channels();
         let mut data = Vec::with_capacity(inputs.len() * c * s * s);
         for (i, input) in inputs.iter().enumerate() {
-            anyhow::ensure!(input.len() == c * s * s, "input {i} has {} values, the model takes {c}×{s}×{s}", input.len());
+            anyhow::ensure!(
+                input.len() == c * s * s,
+                "input {i} has {} values, the model takes {c}×{s}×{s}",
+                input.len()
+            );
             data.extend_from_slice(input);
         }
-        let x = Tensor::<4>::from_data(TensorData::new(data, [inputs.len(), c, s, s]), &self.compute.device);
+        let x = Tensor::<4>::from_data(
+            TensorData::new(data, [inputs.len(), c, s, s]),
+            &self.compute.device,
+        );
         let out = self.loaded.model.forward_padded(x)?;
         let values = out
             .try_into_data()
@@ -55,5 +66,8 @@ impl Predictor {
 
 /// Elementwise logistic function.
 pub fn sigmoid(logits: &[f32]) -> Vec<f32> {
-    logits.iter().map(|&x| crate::metrics::sigmoid_f32(x)).collect()
+    logits
+        .iter()
+        .map(|&x| crate::metrics::sigmoid_f32(x))
+        .collect()
 }

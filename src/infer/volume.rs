@@ -2,7 +2,7 @@
 //! acquisitions) predicted at model size and resized back to the volume's in-plane grid.
 
 use crate::data::augment::Augmentation;
-use crate::data::nifti::{VoxelAxis, Volume};
+use crate::data::nifti::{Volume, VoxelAxis};
 use crate::data::preprocess::{ConventionMismatch, PrepareOptions, SourcePixels, prepare};
 use crate::data::scalar::Modality;
 use crate::metrics::resize_bilinear;
@@ -23,7 +23,10 @@ pub struct VolumePrediction {
 impl VolumePrediction {
     /// The label volume at `threshold`: 1 where the probability exceeds it, else 0.
     pub fn labels(&self, threshold: f32) -> Vec<u8> {
-        self.probabilities.iter().map(|&p| u8::from(p > threshold)).collect()
+        self.probabilities
+            .iter()
+            .map(|&p| u8::from(p > threshold))
+            .collect()
     }
 }
 
@@ -49,13 +52,21 @@ pub fn predict_volume(
         let mut inputs = Vec::with_capacity(chunk.len());
         for &k in chunk {
             let slice = volume.slice(VoxelAxis::K, k, modality.clone())?;
-            let input = prepare(SourcePixels::Scalar(&slice), None, convention, &PrepareOptions::default(), Augmentation::NONE)?;
+            let input = prepare(
+                SourcePixels::Scalar(&slice),
+                None,
+                convention,
+                &PrepareOptions::default(),
+                Augmentation::NONE,
+            )?;
             for mismatch in input.mismatches {
                 // One line per kind: every slice of a volume has the same kinds.
                 if !seen.contains(&std::mem::discriminant(&mismatch)) {
                     seen.push(std::mem::discriminant(&mismatch));
                     convention_notes.push(match mismatch {
-                        ConventionMismatch::ScaledByRange { .. } => "stored values scaled by each slice's own range".to_string(),
+                        ConventionMismatch::ScaledByRange { .. } => {
+                            "stored values scaled by each slice's own range".to_string()
+                        }
                         other => other.to_string(),
                     });
                 }
@@ -66,9 +77,16 @@ pub fn predict_volume(
         for logits in predictor.logits(&refs)? {
             // A K slice's row y is voxel j and its column x voxel i, so the resized map
             // is already in voxel order within the slice.
-            probabilities.extend(resize_bilinear(&sigmoid(&logits), (size, size), (ni, nj)).map_err(anyhow::Error::msg)?);
+            probabilities.extend(
+                resize_bilinear(&sigmoid(&logits), (size, size), (ni, nj))
+                    .map_err(anyhow::Error::msg)?,
+            );
         }
         progress(probabilities.len() / (ni * nj).max(1), nk);
     }
-    Ok(VolumePrediction { dims: volume.dims, probabilities, convention_notes })
+    Ok(VolumePrediction {
+        dims: volume.dims,
+        probabilities,
+        convention_notes,
+    })
 }

@@ -18,14 +18,20 @@ use super::mask::check_len;
 
 /// Checks a resize's sizes: `Ok(false)` for an empty destination (nothing to compute),
 /// an error for a wrong length or an empty source with a non-empty destination.
-fn check_sizes(len: usize, src_size: (usize, usize), dst_size: (usize, usize)) -> Result<bool, String> {
+fn check_sizes(
+    len: usize,
+    src_size: (usize, usize),
+    dst_size: (usize, usize),
+) -> Result<bool, String> {
     check_len("source image", len, src_size)?;
     let ((sw, sh), (dw, dh)) = (src_size, dst_size);
     if dw == 0 || dh == 0 {
         return Ok(false);
     }
     if sw == 0 || sh == 0 {
-        return Err(format!("cannot resize an empty {sw}×{sh} image to {dw}×{dh}"));
+        return Err(format!(
+            "cannot resize an empty {sw}×{sh} image to {dw}×{dh}"
+        ));
     }
     Ok(true)
 }
@@ -42,7 +48,9 @@ pub fn resize_nearest<T: Copy>(
         return Ok(Vec::new());
     }
     // One nearest rule in seglens: the preprocessing's, bit-exact to OpenCV.
-    Ok(crate::data::resize::resize_nearest(src, src_size.0, src_size.1, 1, dst_size.0, dst_size.1))
+    Ok(crate::data::resize::resize_nearest(
+        src, src_size.0, src_size.1, 1, dst_size.0, dst_size.1,
+    ))
 }
 
 /// One axis of a half-pixel bilinear resize: the two source indices and the weight of

@@ -36,7 +36,10 @@ pub struct ConvBnRelu {
 impl ConvBnRelu {
     /// A 3×3 conv block from `ci` to `co` channels.
     pub fn new(ci: usize, co: usize, device: &Device) -> Self {
-        Self { conv: conv(ci, co, 3, 1, device), bn: bn(co, device) }
+        Self {
+            conv: conv(ci, co, 3, 1, device),
+            bn: bn(co, device),
+        }
     }
 
     /// # Shapes
@@ -99,8 +102,13 @@ pub struct EncoderStage {
 impl EncoderStage {
     /// A stage of `depth` layers with kernel `k`, from `ci` to `co` channels.
     pub fn new(ci: usize, co: usize, depth: usize, k: usize, device: &Device) -> Self {
-        let layers = (0..depth).map(|_| CmuNextLayer::new(ci, k, device)).collect();
-        Self { layers, change: ConvBnRelu::new(ci, co, device) }
+        let layers = (0..depth)
+            .map(|_| CmuNextLayer::new(ci, k, device))
+            .collect();
+        Self {
+            layers,
+            change: ConvBnRelu::new(ci, co, device),
+        }
     }
 
     /// # Shapes
@@ -123,7 +131,10 @@ pub struct UpConv {
 impl UpConv {
     /// An up-conv from `ci` to `co` channels.
     pub fn new(ci: usize, co: usize, device: &Device) -> Self {
-        Self { conv: conv(ci, co, 3, 1, device), bn: bn(co, device) }
+        Self {
+            conv: conv(ci, co, 3, 1, device),
+            bn: bn(co, device),
+        }
     }
 
     /// # Shapes

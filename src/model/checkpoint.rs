@@ -37,12 +37,20 @@ pub struct CheckpointMeta {
 impl CheckpointMeta {
     /// Metadata for a model of `config` fed by `input`.
     pub fn new(config: CmuNextConfig, input: InputConvention) -> Self {
-        Self { format: FORMAT.to_string(), config, input, provenance: serde_json::Value::Null }
+        Self {
+            format: FORMAT.to_string(),
+            config,
+            input,
+            provenance: serde_json::Value::Null,
+        }
     }
 
     /// "CMUNeXt-S" for a published variant, "custom CMUNeXt" otherwise.
     pub fn architecture_name(&self) -> String {
-        Variant::of_config(&self.config).map_or_else(|| "custom CMUNeXt".to_string(), |v| v.paper_name().to_string())
+        Variant::of_config(&self.config).map_or_else(
+            || "custom CMUNeXt".to_string(),
+            |v| v.paper_name().to_string(),
+        )
     }
 }
 
@@ -68,8 +76,15 @@ pub struct LoadedModel {
 }
 
 /// Saves `model` with `meta` to `path` atomically.
-pub fn save_checkpoint(model: &CmuNext, meta: &CheckpointMeta, path: &Path) -> Result<(), ModelError> {
-    let fail = |reason: String| ModelError::Write { path: path.to_path_buf(), reason };
+pub fn save_checkpoint(
+    model: &CmuNext,
+    meta: &CheckpointMeta,
+    path: &Path,
+) -> Result<(), ModelError> {
+    let fail = |reason: String| ModelError::Write {
+        path: path.to_path_buf(),
+        reason,
+    };
     let dict = StateDict::from_model(model).map_err(fail)?;
     let json = serde_json::to_string(meta).map_err(|e| fail(e.to_string()))?;
     dict.write_safetensors(path, HashMap::from([(META_KEY.to_string(), json)]))
@@ -79,14 +94,19 @@ pub fn save_checkpoint(model: &CmuNext, meta: &CheckpointMeta, path: &Path) -> R
 ///
 /// A seglens checkpoint needs no variant; if one is given anyway and differs from the
 /// checkpoint's own, that is an error rather than a silent choice.
-pub fn load_model(path: &Path, variant: Option<Variant>, device: &Device) -> Result<LoadedModel, ModelError> {
+pub fn load_model(
+    path: &Path,
+    variant: Option<Variant>,
+    device: &Device,
+) -> Result<LoadedModel, ModelError> {
     let dict = StateDict::read(path)?;
     let meta = match dict.metadata.get(META_KEY) {
         Some(json) => {
-            let meta: CheckpointMeta = serde_json::from_str(json).map_err(|e| ModelError::Unreadable {
-                path: path.to_path_buf(),
-                reason: format!("its seglens metadata is not valid: {e}"),
-            })?;
+            let meta: CheckpointMeta =
+                serde_json::from_str(json).map_err(|e| ModelError::Unreadable {
+                    path: path.to_path_buf(),
+                    reason: format!("its seglens metadata is not valid: {e}"),
+                })?;
             if let Some(v) = variant.filter(|v| Variant::of_config(&meta.config) != Some(*v)) {
                 return Err(ModelError::Mismatch {
                     path: path.to_path_buf(),
@@ -101,14 +121,20 @@ pub fn load_model(path: &Path, variant: Option<Variant>, device: &Device) -> Res
     };
     let (meta, origin) = match (meta, variant) {
         (Some(meta), _) => (meta, WeightsOrigin::Checkpoint),
-        (None, Some(v)) => (CheckpointMeta::new(v.config(), InputConvention::reference()), WeightsOrigin::PytorchStateDict(v)),
+        (None, Some(v)) => (
+            CheckpointMeta::new(v.config(), InputConvention::reference()),
+            WeightsOrigin::PytorchStateDict(v),
+        ),
         (None, None) => {
-            let hint = dict.guess_variant().map(|v| format!("it looks like {v}: pass --variant {}", v.short_name()));
+            let hint = dict
+                .guess_variant()
+                .map(|v| format!("it looks like {v}: pass --variant {}", v.short_name()));
             return Err(ModelError::Unreadable {
                 path: path.to_path_buf(),
                 reason: format!(
                     "no seglens metadata, so the variant is unknown{}",
-                    hint.map(|h| format!(" ({h})")).unwrap_or_else(|| "; pass --variant s|base|l for PyTorch weights".into())
+                    hint.map(|h| format!(" ({h})"))
+                        .unwrap_or_else(|| "; pass --variant s|base|l for PyTorch weights".into())
                 ),
             });
         }
@@ -116,5 +142,9 @@ pub fn load_model(path: &Path, variant: Option<Variant>, device: &Device) -> Res
     let model = CmuNext::new(&meta.config, device)?;
     dict.check_fits(&model, &meta.architecture_name(), path)?;
     let model = dict.apply(model);
-    Ok(LoadedModel { model, meta, origin })
+    Ok(LoadedModel {
+        model,
+        meta,
+        origin,
+    })
 }

@@ -43,11 +43,23 @@ impl CmuNext {
                 EncoderStage::new(width_in, d[i], config.depths[i], config.kernels[i], device)
             })
             .collect();
-        let ups = (0..4).rev().map(|l| UpConv::new(d[l + 1], d[l], device)).collect();
-        let fusions = (0..4).rev().map(|l| SkipFusion::new(d[l], device)).collect();
+        let ups = (0..4)
+            .rev()
+            .map(|l| UpConv::new(d[l + 1], d[l], device))
+            .collect();
+        let fusions = (0..4)
+            .rev()
+            .map(|l| SkipFusion::new(d[l], device))
+            .collect();
         let head = Conv2dConfig::new([d[0], config.num_classes], [1, 1]).init(device);
         // Stable ids let saved optimiser state find its parameters again on resume.
-        Ok(super::state_dict::assign_stable_ids(Self { stem, encoders, ups, fusions, head }))
+        Ok(super::state_dict::assign_stable_ids(Self {
+            stem,
+            encoders,
+            ups,
+            fusions,
+            head,
+        }))
     }
 
     /// Input channels the stem expects.
@@ -99,7 +111,10 @@ impl CmuNext {
             return Err(ModelError::EmptyInput { dims });
         }
         if h % SIZE_MULTIPLE != 0 || w % SIZE_MULTIPLE != 0 {
-            return Err(ModelError::InputSize { height: h, width: w });
+            return Err(ModelError::InputSize {
+                height: h,
+                width: w,
+            });
         }
         Ok(())
     }

@@ -44,7 +44,13 @@ impl Variant {
             Variant::Base => ([16, 32, 128, 160, 256], [1, 1, 1, 3, 1], [3, 3, 7, 7, 7]),
             Variant::L => ([32, 64, 128, 256, 512], [1, 1, 1, 6, 3], [3, 3, 7, 7, 7]),
         };
-        CmuNextConfig { dims, depths, kernels, in_channels: 3, num_classes: 1 }
+        CmuNextConfig {
+            dims,
+            depths,
+            kernels,
+            in_channels: 3,
+            num_classes: 1,
+        }
     }
 
     /// The variant whose architecture equals `config` (ignoring channel counts), if any.
@@ -70,7 +76,9 @@ impl std::str::FromStr for Variant {
             "s" | "cmunext-s" | "small" => Ok(Variant::S),
             "base" | "b" | "cmunext" => Ok(Variant::Base),
             "l" | "cmunext-l" | "large" => Ok(Variant::L),
-            other => Err(format!("unknown CMUNeXt variant '{other}': expected s, base or l")),
+            other => Err(format!(
+                "unknown CMUNeXt variant '{other}': expected s, base or l"
+            )),
         }
     }
 }
@@ -100,13 +108,22 @@ impl CmuNextConfig {
     /// Checks that the config describes a network that can be built.
     pub fn validate(&self) -> Result<(), String> {
         if self.dims.contains(&0) {
-            return Err(format!("every stage width must be positive, got dims {:?}", self.dims));
+            return Err(format!(
+                "every stage width must be positive, got dims {:?}",
+                self.dims
+            ));
         }
         if self.depths.contains(&0) {
-            return Err(format!("every stage needs at least one layer, got depths {:?}", self.depths));
+            return Err(format!(
+                "every stage needs at least one layer, got depths {:?}",
+                self.depths
+            ));
         }
         if let Some(k) = self.kernels.iter().find(|k| **k % 2 == 0 || **k == 0) {
-            return Err(format!("depthwise kernels must be odd, got {k} in {:?}", self.kernels));
+            return Err(format!(
+                "depthwise kernels must be odd, got {k} in {:?}",
+                self.kernels
+            ));
         }
         if self.in_channels == 0 || self.num_classes == 0 {
             return Err("input channels and classes must be positive".into());
@@ -121,10 +138,20 @@ impl CmuNextConfig {
         let bn = |c: usize| 2 * c;
         let conv_bn = |ci, co| conv(ci, co, 3, 1) + bn(co);
         let layer = |c: usize, k: usize| {
-            conv(c, c, k, c) + bn(c) + conv(c, 4 * c, 1, 1) + bn(4 * c) + conv(4 * c, c, 1, 1) + bn(c)
+            conv(c, c, k, c)
+                + bn(c)
+                + conv(c, 4 * c, 1, 1)
+                + bn(4 * c)
+                + conv(4 * c, c, 1, 1)
+                + bn(c)
         };
         let fusion = |c: usize| {
-            conv(2 * c, 2 * c, 3, 2) + bn(2 * c) + conv(2 * c, 4 * c, 1, 1) + bn(4 * c) + conv(4 * c, c, 1, 1) + bn(c)
+            conv(2 * c, 2 * c, 3, 2)
+                + bn(2 * c)
+                + conv(2 * c, 4 * c, 1, 1)
+                + bn(4 * c)
+                + conv(4 * c, c, 1, 1)
+                + bn(c)
         };
         let d = self.dims;
         let mut total = conv_bn(self.in_channels, d[0]);
@@ -157,7 +184,11 @@ mod tests {
             assert_eq!(v.short_name().parse::<Variant>(), Ok(v));
             assert_eq!(Variant::of_config(&v.config()), Some(v));
         }
-        assert!("xl".parse::<Variant>().unwrap_err().contains("expected s, base or l"));
+        assert!(
+            "xl".parse::<Variant>()
+                .unwrap_err()
+                .contains("expected s, base or l")
+        );
     }
 
     #[test]

@@ -23,7 +23,10 @@ pub fn torch_key(path: &[String]) -> Option<String> {
         }
         ["encoders", stage, "change", block, leaf] => {
             let stage: usize = stage.parse().ok()?;
-            (format!("encoder{}.up.conv.{}", stage + 1, conv_bn_index(block)?), *leaf)
+            (
+                format!("encoder{}.up.conv.{}", stage + 1, conv_bn_index(block)?),
+                *leaf,
+            )
         }
         ["ups", j, block, leaf] => {
             let level = 5 - j.parse::<usize>().ok()?;
@@ -88,11 +91,23 @@ mod tests {
     #[test]
     fn maps_each_kind_of_module() {
         assert_eq!(key("stem.bn.gamma").as_deref(), Some("stem.conv.1.weight"));
-        assert_eq!(key("encoders.3.layers.2.depthwise.weight").as_deref(), Some("encoder4.block.2.0.fn.0.weight"));
-        assert_eq!(key("encoders.0.layers.0.reduce_bn.running_var").as_deref(), Some("encoder1.block.0.6.running_var"));
-        assert_eq!(key("encoders.4.change.conv.bias").as_deref(), Some("encoder5.up.conv.0.bias"));
+        assert_eq!(
+            key("encoders.3.layers.2.depthwise.weight").as_deref(),
+            Some("encoder4.block.2.0.fn.0.weight")
+        );
+        assert_eq!(
+            key("encoders.0.layers.0.reduce_bn.running_var").as_deref(),
+            Some("encoder1.block.0.6.running_var")
+        );
+        assert_eq!(
+            key("encoders.4.change.conv.bias").as_deref(),
+            Some("encoder5.up.conv.0.bias")
+        );
         assert_eq!(key("ups.0.bn.beta").as_deref(), Some("Up5.up.2.bias"));
-        assert_eq!(key("fusions.3.expand_bn.running_mean").as_deref(), Some("Up_conv2.conv.5.running_mean"));
+        assert_eq!(
+            key("fusions.3.expand_bn.running_mean").as_deref(),
+            Some("Up_conv2.conv.5.running_mean")
+        );
         assert_eq!(key("head.weight").as_deref(), Some("Conv_1x1.weight"));
         assert_eq!(key("head.extra.weight"), None);
     }

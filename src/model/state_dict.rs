@@ -39,7 +39,10 @@ impl StateDict {
     /// Reads a safetensors or PyTorch (`.pth`/`.pt`, zip or legacy pickle) file; the
     /// format is told by its first bytes, not its extension.
     pub fn read(path: &Path) -> Result<Self, ModelError> {
-        let unreadable = |reason: String| ModelError::Unreadable { path: path.to_path_buf(), reason };
+        let unreadable = |reason: String| ModelError::Unreadable {
+            path: path.to_path_buf(),
+            reason,
+        };
         let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
         if bytes.is_empty() {
             return Err(unreadable("the file is empty".into()));
@@ -51,7 +54,8 @@ impl StateDict {
             read_safetensors(&bytes).map_err(unreadable)?
         } else {
             return Err(unreadable(
-                "not a safetensors or PyTorch file (unknown header; truncated or another format?)".into(),
+                "not a safetensors or PyTorch file (unknown header; truncated or another format?)"
+                    .into(),
             ));
         };
         dict.strip_wrapper_prefix();
@@ -69,41 +73,72 @@ impl StateDict {
         if let Some(err) = collector.error {
             return Err(err);
         }
-        Ok(Self { tensors: collector.tensors, metadata: HashMap::new() })
+        Ok(Self {
+            tensors: collector.tensors,
+            metadata: HashMap::new(),
+        })
     }
 
     /// Checks that the dict has exactly the keys and shapes of `model` (ignoring
     /// `num_batches_tracked`) and names the first problem, and which published
     /// variant the file looks like when it is another one.
-    pub fn check_fits(&self, model: &CmuNext, expected: &str, path: &Path) -> Result<(), ModelError> {
+    pub fn check_fits(
+        &self,
+        model: &CmuNext,
+        expected: &str,
+        path: &Path,
+    ) -> Result<(), ModelError> {
         let Some(problem) = self.first_problem(&expected_shapes(model)) else {
             return Ok(());
         };
-        let hint = self.guess_variant().filter(|v| v.paper_name() != expected).map(|v| format!("the file looks like a {v} state dict"));
-        Err(ModelError::Mismatch { path: path.to_path_buf(), expected: expected.to_string(), problem, hint })
+        let hint = self
+            .guess_variant()
+            .filter(|v| v.paper_name() != expected)
+            .map(|v| format!("the file looks like a {v} state dict"));
+        Err(ModelError::Mismatch {
+            path: path.to_path_buf(),
+            expected: expected.to_string(),
+            problem,
+            hint,
+        })
     }
 
     /// Copies the dict's values into `model` (call [`Self::check_fits`] first).
     pub fn apply(&self, model: CmuNext) -> CmuNext {
-        let mut mapper = Applier { dict: self, path: Vec::new() };
+        let mut mapper = Applier {
+            dict: self,
+            path: Vec::new(),
+        };
         model.map(&mut mapper)
     }
 
     /// Writes the dict as safetensors with `metadata`, atomically: a temporary file
     /// in the same folder, synced, then renamed over `path`.
-    pub fn write_safetensors(&self, path: &Path, metadata: HashMap<String, String>) -> Result<(), ModelError> {
-        let fail = |reason: String| ModelError::Write { path: path.to_path_buf(), reason };
+    pub fn write_safetensors(
+        &self,
+        path: &Path,
+        metadata: HashMap<String, String>,
+    ) -> Result<(), ModelError> {
+        let fail = |reason: String| ModelError::Write {
+            path: path.to_path_buf(),
+            reason,
+        };
         let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = self
             .tensors
             .iter()
             .map(|(k, t)| {
                 let bytes: &[u8] = bytemuck_f32(&t.data);
-                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, t.shape.clone(), bytes)
-                    .map(|v| (k.clone(), v))
-                    .map_err(|e| fail(e.to_string()))
+                safetensors::tensor::TensorView::new(
+                    safetensors::Dtype::F32,
+                    t.shape.clone(),
+                    bytes,
+                )
+                .map(|v| (k.clone(), v))
+                .map_err(|e| fail(e.to_string()))
             })
             .collect::<Result<_, _>>()?;
-        let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| fail(e.to_string()))?;
+        let bytes =
+            safetensors::serialize(views, Some(metadata)).map_err(|e| fail(e.to_string()))?;
         crate::fsutil::write_atomic(path, &bytes).map_err(|e| fail(e.to_string()))
     }
 
@@ -112,7 +147,10 @@ impl StateDict {
             match self.tensors.get(key) {
                 None => return Some(format!("missing key '{key}' (shape {shape:?})")),
                 Some(t) if &t.shape != shape => {
-                    return Some(format!("key '{key}' has shape {:?}, expected {shape:?}", t.shape));
+                    return Some(format!(
+                        "key '{key}' has shape {:?}, expected {shape:?}",
+                        t.shape
+                    ));
                 }
                 Some(_) => {}
             }
@@ -128,10 +166,24 @@ impl StateDict {
         Variant::ALL.into_iter().find(|v| {
             let config = v.config();
             // Compare the first stem and last encoder weights: cheap and specific.
-            let stem = self.tensors.get("stem.conv.0.weight").map(|t| t.shape.clone());
-            let deepest = self.tensors.get("encoder5.up.conv.0.weight").map(|t| t.shape.clone());
-            let depth4 = (0..).take_while(|j| self.tensors.contains_key(&format!("encoder4.block.{j}.1.weight"))).count();
-            let kernel5 = self.tensors.get("encoder5.block.0.0.fn.0.weight").map(|t| t.shape[2]);
+            let stem = self
+                .tensors
+                .get("stem.conv.0.weight")
+                .map(|t| t.shape.clone());
+            let deepest = self
+                .tensors
+                .get("encoder5.up.conv.0.weight")
+                .map(|t| t.shape.clone());
+            let depth4 = (0..)
+                .take_while(|j| {
+                    self.tensors
+                        .contains_key(&format!("encoder4.block.{j}.1.weight"))
+                })
+                .count();
+            let kernel5 = self
+                .tensors
+                .get("encoder5.block.0.0.fn.0.weight")
+                .map(|t| t.shape[2]);
             stem.as_deref().map(|s| s[0]) == Some(config.dims[0])
                 && deepest.as_deref().map(|s| s[0]) == Some(config.dims[4])
                 && depth4 == config.depths[3]
@@ -163,16 +215,33 @@ fn looks_like_safetensors(bytes: &[u8]) -> bool {
 }
 
 fn read_safetensors(bytes: &[u8]) -> Result<StateDict, String> {
-    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| format!("bad safetensors header: {e}"))?;
-    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| format!("bad safetensors file: {e}"))?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| format!("bad safetensors header: {e}"))?;
+    let st = safetensors::SafeTensors::deserialize(bytes)
+        .map_err(|e| format!("bad safetensors file: {e}"))?;
     let mut tensors = BTreeMap::new();
     for (name, view) in st.tensors() {
         // Integer tensors are BN batch counters, which carry no weights.
-        if is_ignored_torch_key(&name) && !matches!(view.dtype(), safetensors::Dtype::F32 | safetensors::Dtype::F64 | safetensors::Dtype::F16 | safetensors::Dtype::BF16) {
+        if is_ignored_torch_key(&name)
+            && !matches!(
+                view.dtype(),
+                safetensors::Dtype::F32
+                    | safetensors::Dtype::F64
+                    | safetensors::Dtype::F16
+                    | safetensors::Dtype::BF16
+            )
+        {
             continue;
         }
-        let data = to_f32(view.dtype(), view.data()).ok_or_else(|| format!("tensor '{name}' has unsupported dtype {:?}", view.dtype()))?;
-        tensors.insert(name, StateTensor { shape: view.shape().to_vec(), data });
+        let data = to_f32(view.dtype(), view.data())
+            .ok_or_else(|| format!("tensor '{name}' has unsupported dtype {:?}", view.dtype()))?;
+        tensors.insert(
+            name,
+            StateTensor {
+                shape: view.shape().to_vec(),
+                data,
+            },
+        );
     }
     let metadata = meta.metadata().clone().unwrap_or_default();
     Ok(StateDict { tensors, metadata })
@@ -194,26 +263,48 @@ fn read_pytorch(path: &Path) -> Result<StateDict, String> {
                 if is_ignored_torch_key(name) {
                     continue;
                 }
-                return Err(format!("tensor '{name}' has non-float dtype {:?}", t.dtype()));
+                return Err(format!(
+                    "tensor '{name}' has non-float dtype {:?}",
+                    t.dtype()
+                ));
             }
         };
-        let data = to_f32(dtype, &bytes).ok_or_else(|| format!("tensor '{name}' could not be decoded"))?;
-        tensors.insert(name.clone(), StateTensor { shape: t.shape().to_vec(), data });
+        let data =
+            to_f32(dtype, &bytes).ok_or_else(|| format!("tensor '{name}' could not be decoded"))?;
+        tensors.insert(
+            name.clone(),
+            StateTensor {
+                shape: t.shape().to_vec(),
+                data,
+            },
+        );
     }
-    Ok(StateDict { tensors, metadata: HashMap::new() })
+    Ok(StateDict {
+        tensors,
+        metadata: HashMap::new(),
+    })
 }
 
 /// Decodes little-endian float bytes to f32; `None` for non-float dtypes.
 fn to_f32(dtype: safetensors::Dtype, bytes: &[u8]) -> Option<Vec<f32>> {
     use safetensors::Dtype;
     Some(match dtype {
-        Dtype::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        Dtype::F32 => bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
         Dtype::F64 => bytes
             .chunks_exact(8)
             .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
             .collect(),
-        Dtype::F16 => bytes.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-        Dtype::BF16 => bytes.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        Dtype::F16 => bytes
+            .chunks_exact(2)
+            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
+        Dtype::BF16 => bytes
+            .chunks_exact(2)
+            .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
         // Integer tensors are only BN counters; they decode to nothing useful.
         Dtype::I64 | Dtype::I32 | Dtype::U8 => Vec::new(),
         _ => return None,
@@ -255,7 +346,11 @@ impl ModuleVisitor for ShapeLister {
 /// A tensor's shape and f32 values, read back from its device.
 fn read_back<const D: usize>(tensor: Tensor<D>) -> Result<StateTensor, String> {
     let shape = tensor.dims().to_vec();
-    let data = tensor.try_into_data().map_err(|e| format!("{e:?}"))?.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+    let data = tensor
+        .try_into_data()
+        .map_err(|e| format!("{e:?}"))?
+        .try_to_vec::<f32>()
+        .map_err(|e| format!("{e:?}"))?;
     Ok(StateTensor { shape, data })
 }
 
@@ -275,7 +370,8 @@ impl ModuleVisitor for Collector {
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let Some(key) = torch_key(&self.path) else {
-            self.error.get_or_insert_with(|| format!("no PyTorch key for '{}'", self.path.join(".")));
+            self.error
+                .get_or_insert_with(|| format!("no PyTorch key for '{}'", self.path.join(".")));
             return;
         };
         match read_back(param.val()) {
@@ -283,7 +379,8 @@ impl ModuleVisitor for Collector {
                 self.tensors.insert(key, t);
             }
             Err(e) => {
-                self.error.get_or_insert_with(|| format!("cannot read '{key}': {e}"));
+                self.error
+                    .get_or_insert_with(|| format!("cannot read '{key}': {e}"));
             }
         }
     }
@@ -307,7 +404,8 @@ impl ModuleMapper for Applier<'_> {
         };
         let device = param.lazy_device();
         let id = torch_key(&self.path).map_or(param.id, |k| stable_param_id(&k));
-        let tensor = Tensor::<D>::from_data(TensorData::new(t.data.clone(), t.shape.clone()), &device);
+        let tensor =
+            Tensor::<D>::from_data(TensorData::new(t.data.clone(), t.shape.clone()), &device);
         param.transform_for_load(tensor, id)
     }
 }
@@ -316,12 +414,20 @@ impl StateDict {
     /// The gradient of every trainable parameter of `model` in `grads`, under PyTorch
     /// keys (parameters without a gradient are left out).
     pub fn gradients_of(model: &CmuNext, grads: &burn::tensor::Gradients) -> Result<Self, String> {
-        let mut collector = GradCollector { path: Vec::new(), grads, tensors: BTreeMap::new(), error: None };
+        let mut collector = GradCollector {
+            path: Vec::new(),
+            grads,
+            tensors: BTreeMap::new(),
+            error: None,
+        };
         model.visit(&mut collector);
         if let Some(err) = collector.error {
             return Err(err);
         }
-        Ok(Self { tensors: collector.tensors, metadata: HashMap::new() })
+        Ok(Self {
+            tensors: collector.tensors,
+            metadata: HashMap::new(),
+        })
     }
 }
 
@@ -348,7 +454,8 @@ impl ModuleVisitor for GradCollector<'_> {
                 self.tensors.insert(key, t);
             }
             Err(e) => {
-                self.error.get_or_insert_with(|| format!("cannot read the gradient of '{key}': {e}"));
+                self.error
+                    .get_or_insert_with(|| format!("cannot read the gradient of '{key}': {e}"));
             }
         }
     }
@@ -358,7 +465,9 @@ impl ModuleVisitor for GradCollector<'_> {
 /// has the same id in every process: optimiser state saved by one run then resumes in
 /// another (Burn keys optimiser state by parameter id, and fresh ids are random).
 pub fn stable_param_id(torch_key: &str) -> ParamId {
-    let h = torch_key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let h = torch_key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
     ParamId::from(h)
 }
 
@@ -395,7 +504,11 @@ impl ModuleMapper for StableIds {
 /// BN parameters and statistics keep their fixed defaults (γ = 1, β = 0, μ = 0, σ² = 1).
 pub fn init_deterministic(model: CmuNext, seed: u64) -> CmuNext {
     let shapes = expected_shapes(&model);
-    let mut mapper = SeededInit { path: Vec::new(), shapes, seed };
+    let mut mapper = SeededInit {
+        path: Vec::new(),
+        shapes,
+        seed,
+    };
     model.map(&mut mapper)
 }
 
@@ -408,7 +521,9 @@ struct SeededInit {
 impl SeededInit {
     /// fan_in of the conv a `.weight`/`.bias` key belongs to, `None` for BN parameters.
     fn conv_fan_in(&self, key: &str) -> Option<usize> {
-        let prefix = key.strip_suffix(".weight").or_else(|| key.strip_suffix(".bias"))?;
+        let prefix = key
+            .strip_suffix(".weight")
+            .or_else(|| key.strip_suffix(".bias"))?;
         let w = self.shapes.get(&format!("{prefix}.weight"))?;
         (w.len() == 4).then(|| w[1] * w[2] * w[3])
     }
@@ -431,7 +546,9 @@ impl ModuleMapper for SeededInit {
         let shape = param.lazy_shape().to_vec();
         let bound = 1.0 / (fan_in as f64).sqrt();
         let mut rng = crate::rng::SplitMix64::stream(self.seed, &format!("init-{key}"));
-        let data: Vec<f32> = (0..shape.iter().product::<usize>()).map(|_| ((2.0 * rng.next_f64() - 1.0) * bound) as f32).collect();
+        let data: Vec<f32> = (0..shape.iter().product::<usize>())
+            .map(|_| ((2.0 * rng.next_f64() - 1.0) * bound) as f32)
+            .collect();
         let device = param.lazy_device();
         let tensor = Tensor::<D>::from_data(TensorData::new(data, shape), &device);
         param.transform_for_load(tensor, stable_param_id(&key))

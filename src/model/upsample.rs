@@ -53,10 +53,16 @@ mod tests {
         let device = Device::flex();
         // A 1×1×1×3 row [0, 4, 8] upsamples along W to
         // [0, 1, 3, 5, 7, 8] (0.75/0.25 blends, edges clamped).
-        let x = Tensor::<4>::from_data(TensorData::new(vec![0.0f32, 4.0, 8.0], [1, 1, 1, 3]), &device);
+        let x = Tensor::<4>::from_data(
+            TensorData::new(vec![0.0f32, 4.0, 8.0], [1, 1, 1, 3]),
+            &device,
+        );
         let y = upsample_bilinear_x2(x);
         assert_eq!(y.dims(), [1, 1, 2, 6]);
         let v: Vec<f32> = y.into_data().try_to_vec::<f32>().expect("f32 data");
-        assert_eq!(v, vec![0.0, 1.0, 3.0, 5.0, 7.0, 8.0, 0.0, 1.0, 3.0, 5.0, 7.0, 8.0]);
+        assert_eq!(
+            v,
+            vec![0.0, 1.0, 3.0, 5.0, 7.0, 8.0, 0.0, 1.0, 3.0, 5.0, 7.0, 8.0]
+        );
     }
 }

@@ -18,8 +18,16 @@ pub fn augment(sample: Sample, channels: usize, size: usize, rng: &mut SplitMix6
         return sample;
     }
     let plane = size * size;
-    let image = (0..channels).flat_map(|c| a.apply(&sample.image[c * plane..(c + 1) * plane], size, size, 1).0).collect();
-    Sample { image, mask: a.apply(&sample.mask, size, size, 1).0 }
+    let image = (0..channels)
+        .flat_map(|c| {
+            a.apply(&sample.image[c * plane..(c + 1) * plane], size, size, 1)
+                .0
+        })
+        .collect();
+    Sample {
+        image,
+        mask: a.apply(&sample.mask, size, size, 1).0,
+    }
 }
 
 #[cfg(test)]
@@ -35,7 +43,15 @@ mod tests {
         let mut rng = SplitMix64::new(5);
         let mut changed = 0;
         for _ in 0..20 {
-            let out = augment(Sample { image: image.clone(), mask: mask.clone() }, 2, n, &mut rng);
+            let out = augment(
+                Sample {
+                    image: image.clone(),
+                    mask: mask.clone(),
+                },
+                2,
+                n,
+                &mut rng,
+            );
             assert_eq!(&out.image[..n * n], out.mask.as_slice());
             assert_eq!(&out.image[n * n..], out.mask.as_slice());
             let mut sorted = out.mask.clone();

@@ -70,7 +70,11 @@ impl TrainConfig {
             variant,
             epochs: 300,
             batch_size: 8,
-            optimizer: OptimizerConfig::Sgd { lr: 0.01, momentum: 0.9, weight_decay: 1e-4 },
+            optimizer: OptimizerConfig::Sgd {
+                lr: 0.01,
+                momentum: 0.9,
+                weight_decay: 1e-4,
+            },
             poly_power: 0.9,
             seed: 41,
             augment: true,
@@ -102,10 +106,16 @@ impl TrainConfig {
             return Err("batch size must be at least 1".into());
         }
         if self.input.size == 0 || self.input.size % crate::model::SIZE_MULTIPLE != 0 {
-            return Err(format!("image size must be a positive multiple of 16, got {}", self.input.size));
+            return Err(format!(
+                "image size must be a positive multiple of 16, got {}",
+                self.input.size
+            ));
         }
         if !(self.optimizer.lr() > 0.0 && self.optimizer.lr().is_finite()) {
-            return Err(format!("learning rate must be positive, got {}", self.optimizer.lr()));
+            return Err(format!(
+                "learning rate must be positive, got {}",
+                self.optimizer.lr()
+            ));
         }
         Ok(())
     }

@@ -22,7 +22,10 @@ impl EventLog {
     pub fn open(run_dir: &Path, resume: bool) -> Self {
         let path = run_dir.join(EVENTS_FILE);
         let file = if resume {
-            std::fs::OpenOptions::new().create(true).append(true).open(path)
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
         } else {
             std::fs::File::create(path)
         };

@@ -15,6 +15,9 @@ pub mod source;
 pub use config::{OptimizerConfig, TrainConfig};
 pub use event::{CheckpointKind, TrainEvent};
 pub use event_log::EventLog;
-pub use run::{EpochRecord, RunConfig, RunState, TrainControl, TrainOutcome, files, measure_step_seconds, train, validate};
 pub use prepared::PreparedSource;
+pub use run::{
+    EpochRecord, RunConfig, RunState, TrainControl, TrainOutcome, files, measure_step_seconds,
+    train, validate,
+};
 pub use source::{InMemorySource, Sample, SampleSource};

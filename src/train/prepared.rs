@@ -34,15 +34,29 @@ impl PreparedSource {
             .par_iter()
             .map(|s| {
                 let pair = load_pair_paths(&s.image, &s.masks, &MaskRule::default())?;
-                let opts = PrepareOptions { input_modality: s.modality.clone(), ..PrepareOptions::default() };
+                let opts = PrepareOptions {
+                    input_modality: s.modality.clone(),
+                    ..PrepareOptions::default()
+                };
                 let input = prepare_pair(&pair, &s.image, convention, &opts, Augmentation::NONE)?;
-                let mut warnings: Vec<String> = pair.warnings.iter().map(|w| format!("{w}")).collect();
-                warnings.extend(input.mismatches.iter().map(|m| format!("{m}: {}", s.image.display())));
+                let mut warnings: Vec<String> =
+                    pair.warnings.iter().map(|w| format!("{w}")).collect();
+                warnings.extend(
+                    input
+                        .mismatches
+                        .iter()
+                        .map(|m| format!("{m}: {}", s.image.display())),
+                );
                 Ok::<_, crate::data::DataError>((input, warnings))
             })
             .collect();
         let mut out = Self {
-            inner: InMemorySource { samples: Vec::new(), names: Vec::new(), channels: 3, size: convention.size },
+            inner: InMemorySource {
+                samples: Vec::new(),
+                names: Vec::new(),
+                channels: 3,
+                size: convention.size,
+            },
             refs: Vec::new(),
             skipped: Vec::new(),
             warnings: Vec::new(),
@@ -50,7 +64,10 @@ impl PreparedSource {
         for (s, p) in samples.iter().zip(prepared) {
             match p {
                 Ok((input, warnings)) => {
-                    out.inner.samples.push(Sample { image: input.image, mask: input.mask.unwrap_or_default() });
+                    out.inner.samples.push(Sample {
+                        image: input.image,
+                        mask: input.mask.unwrap_or_default(),
+                    });
                     out.inner.names.push(s.image.display().to_string());
                     out.refs.push(s.clone());
                     out.warnings.extend(warnings);

@@ -13,13 +13,21 @@ use crate::infer::Predictor;
 
 /// Evaluates the best checkpoint of `run_dir` and writes the reports; returns the
 /// human-readable summary.
-pub fn write_run_report(run_dir: &Path, split: &Split, compute: ComputeDevice) -> anyhow::Result<String> {
+pub fn write_run_report(
+    run_dir: &Path,
+    split: &Split,
+    compute: ComputeDevice,
+) -> anyhow::Result<String> {
     let predictor = Predictor::open(&run_dir.join(files::BEST), None, compute)?;
     let options = EvalOptions::default();
     let mut summary = serde_json::Map::new();
     let mut text = String::new();
     for (name, samples, label) in [
-        ("val", &split.val, "validation set — it chose the best epoch, so this score is optimistic"),
+        (
+            "val",
+            &split.val,
+            "validation set — it chose the best epoch, so this score is optimistic",
+        ),
         ("test", &split.test, "held-out test set — the headline"),
     ] {
         if samples.is_empty() {
@@ -28,7 +36,10 @@ pub fn write_run_report(run_dir: &Path, split: &Split, compute: ComputeDevice) -
         let (rep, images) = evaluate(&predictor, samples, &options, &mut |_, _| {})?;
         report::write_all(&run_dir.join(format!("eval_{name}")), &rep, &images)?;
         text += &report::summary_text(&rep, &format!("best checkpoint on the {label}"));
-        summary.insert(name.to_string(), serde_json::json!({ "label": label, "report": rep }));
+        summary.insert(
+            name.to_string(),
+            serde_json::json!({ "label": label, "report": rep }),
+        );
     }
     write_json(&run_dir.join("report.json"), &summary)?;
     Ok(text)

@@ -61,7 +61,11 @@ pub struct TrainControl {
 
 impl Default for TrainControl {
     fn default() -> Self {
-        Self { cancel: AtomicBool::new(false), pause: AtomicBool::new(false), allowance: AtomicUsize::new(usize::MAX) }
+        Self {
+            cancel: AtomicBool::new(false),
+            pause: AtomicBool::new(false),
+            allowance: AtomicUsize::new(usize::MAX),
+        }
     }
 }
 
@@ -84,11 +88,16 @@ impl TrainControl {
     }
     /// Runs only `steps` more steps, then waits for [`Self::allow_steps`]; `None` lifts the limit.
     pub fn limit_steps(&self, steps: Option<usize>) {
-        self.allowance.store(steps.unwrap_or(usize::MAX), Ordering::SeqCst);
+        self.allowance
+            .store(steps.unwrap_or(usize::MAX), Ordering::SeqCst);
     }
     /// Allows `steps` more steps under a limit (no effect without one).
     pub fn allow_steps(&self, steps: usize) {
-        let _ = self.allowance.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |a| (a != usize::MAX).then(|| a.saturating_add(steps).min(usize::MAX - 1)));
+        let _ = self
+            .allowance
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |a| {
+                (a != usize::MAX).then(|| a.saturating_add(steps).min(usize::MAX - 1))
+            });
     }
     /// Waits until a step is allowed (or a cancel), then takes it. Returns false on cancel.
     fn take_step(&self) -> bool {
@@ -96,11 +105,13 @@ impl TrainControl {
             if self.is_cancelled() {
                 return false;
             }
-            let taken = self.allowance.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |a| match a {
-                usize::MAX => Some(a),
-                0 => None,
-                _ => Some(a - 1),
-            });
+            let taken =
+                self.allowance
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |a| match a {
+                        usize::MAX => Some(a),
+                        0 => None,
+                        _ => Some(a - 1),
+                    });
             if taken.is_ok() {
                 return true;
             }
@@ -187,9 +198,13 @@ pub fn train(
     resume: bool,
     on_event: &mut dyn FnMut(TrainEvent),
 ) -> anyhow::Result<TrainOutcome> {
-    let result = train_inner(run, train_set, val_set, run_dir, device, control, resume, on_event);
+    let result = train_inner(
+        run, train_set, val_set, run_dir, device, control, resume, on_event,
+    );
     if let Err(err) = &result {
-        on_event(TrainEvent::Failed { message: format!("{err:#}") });
+        on_event(TrainEvent::Failed {
+            message: format!("{err:#}"),
+        });
     }
     result
 }
@@ -226,7 +241,9 @@ fn train_inner(
         device: compute.reason.clone(),
     });
     if state.finished || state.next_step >= total_steps {
-        on_event(TrainEvent::Warning { message: "this run has already finished all its epochs".into() });
+        on_event(TrainEvent::Warning {
+            message: "this run has already finished all its epochs".into(),
+        });
         return Ok(TrainOutcome::Finished { state });
     }
 
@@ -236,16 +253,25 @@ fn train_inner(
         truncate_csv(&run_dir.join(files::EPOCHS_CSV), state.history.len())?;
     }
     let mut steps_csv = CsvAppender::open(&run_dir.join(files::STEPS_CSV), "step,epoch,loss,lr")?;
-    let mut epochs_csv = CsvAppender::open(&run_dir.join(files::EPOCHS_CSV), "epoch,train_loss,val_loss,val_iou,val_dice,val_dice_per_image,lr,seconds")?;
+    let mut epochs_csv = CsvAppender::open(
+        &run_dir.join(files::EPOCHS_CSV),
+        "epoch,train_loss,val_loss,val_iou,val_dice,val_dice_per_image,lr,seconds",
+    )?;
     let mut throughput = Throughput::new();
     let mut epoch_start = Instant::now();
-    let mut order = epoch_order(config.seed, state.next_step / steps_per_epoch, train_set.len());
+    let mut order = epoch_order(
+        config.seed,
+        state.next_step / steps_per_epoch,
+        train_set.len(),
+    );
     let mut lr = config.lr_at(state.next_step, total_steps);
 
     while state.next_step < total_steps {
         if !control.take_step() {
             save_last(&model, &optim, &state, &meta, run_dir, on_event)?;
-            on_event(TrainEvent::Cancelled { next_step: state.next_step });
+            on_event(TrainEvent::Cancelled {
+                next_step: state.next_step,
+            });
             return Ok(TrainOutcome::Cancelled { state });
         }
         let step = state.next_step;
@@ -253,8 +279,14 @@ fn train_inner(
         if position == 0 && step > 0 {
             order = epoch_order(config.seed, epoch, train_set.len());
         }
-        let batch_indices = &order[position * config.batch_size..((position + 1) * config.batch_size).min(order.len())];
-        let (images, masks) = load_batch(train_set, batch_indices, config.augment.then_some((config.seed, epoch)), &device)?;
+        let batch_indices = &order
+            [position * config.batch_size..((position + 1) * config.batch_size).min(order.len())];
+        let (images, masks) = load_batch(
+            train_set,
+            batch_indices,
+            config.augment.then_some((config.seed, epoch)),
+            &device,
+        )?;
 
         let logits = model.forward(images);
         let loss = bce_dice_loss(logits, masks);
@@ -275,11 +307,23 @@ fn train_inner(
         state.epoch_loss_steps += 1;
         steps_csv.line(&format!("{step},{epoch},{loss_value},{lr}"))?;
         let rate = throughput.record(batch_indices.len());
-        let eta = if rate > 0.0 { (total_steps - state.next_step) as f64 * config.batch_size as f64 / rate } else { f64::NAN };
-        on_event(TrainEvent::Step { epoch, step, loss: loss_value, lr, images_per_sec: rate, eta_secs: eta });
+        let eta = if rate > 0.0 {
+            (total_steps - state.next_step) as f64 * config.batch_size as f64 / rate
+        } else {
+            f64::NAN
+        };
+        on_event(TrainEvent::Step {
+            epoch,
+            step,
+            loss: loss_value,
+            lr,
+            images_per_sec: rate,
+            eta_secs: eta,
+        });
 
         if state.next_step % steps_per_epoch == 0 {
-            let (val_loss, val) = validate(&model.valid(), val_set, config.batch_size, &compute.device)?;
+            let (val_loss, val) =
+                validate(&model.valid(), val_set, config.batch_size, &compute.device)?;
             let train_loss = state.epoch_loss_sum / state.epoch_loss_steps.max(1) as f64;
             let best = state.best_epoch.is_none() || val.iou > state.best_val_iou;
             let record = EpochRecord {
@@ -296,7 +340,15 @@ fn train_inner(
                 "{epoch},{train_loss},{val_loss},{},{},{},{lr},{:.3}",
                 val.iou, val.dice, val.dice_per_image, record.seconds
             ))?;
-            on_event(TrainEvent::Epoch { epoch, train_loss, val_loss, val_iou: val.iou, val_dice: val.dice, val_dice_per_image: val.dice_per_image, best });
+            on_event(TrainEvent::Epoch {
+                epoch,
+                train_loss,
+                val_loss,
+                val_iou: val.iou,
+                val_dice: val.dice,
+                val_dice_per_image: val.dice_per_image,
+                best,
+            });
             state.history.push(record);
             state.epoch_loss_sum = 0.0;
             state.epoch_loss_steps = 0;
@@ -307,7 +359,10 @@ fn train_inner(
                 let mut best_meta = meta.clone();
                 best_meta.provenance = serde_json::json!({ "epoch": epoch, "val_iou": val.iou, "val_dice": val.dice, "selected_on": "validation split" });
                 save_checkpoint(&model, &best_meta, &path)?;
-                on_event(TrainEvent::CheckpointSaved { kind: CheckpointKind::Best, path });
+                on_event(TrainEvent::CheckpointSaved {
+                    kind: CheckpointKind::Best,
+                    path,
+                });
             }
             state.finished = state.next_step >= total_steps;
             save_last(&model, &optim, &state, &meta, run_dir, on_event)?;
@@ -328,22 +383,35 @@ fn train_inner(
         }
         if control.is_cancelled() && state.next_step < total_steps {
             save_last(&model, &optim, &state, &meta, run_dir, on_event)?;
-            on_event(TrainEvent::Cancelled { next_step: state.next_step });
+            on_event(TrainEvent::Cancelled {
+                next_step: state.next_step,
+            });
             return Ok(TrainOutcome::Cancelled { state });
         }
     }
     let _ = lr;
-    on_event(TrainEvent::Finished { best_epoch: state.best_epoch.unwrap_or(0), best_val_iou: state.best_val_iou });
+    on_event(TrainEvent::Finished {
+        best_epoch: state.best_epoch.unwrap_or(0),
+        best_val_iou: state.best_val_iou,
+    });
     Ok(TrainOutcome::Finished { state })
 }
 
 /// Seconds one optimiser step takes for `config` on `compute`, measured on the first
 /// batch of `train_set`: one warm-up step, then the median of `repeats` timed steps.
 /// Nothing is saved; the estimate a user sees before starting a run.
-pub fn measure_step_seconds(config: &TrainConfig, train_set: &dyn SampleSource, compute: &ComputeDevice, repeats: usize) -> anyhow::Result<f64> {
+pub fn measure_step_seconds(
+    config: &TrainConfig,
+    train_set: &dyn SampleSource,
+    compute: &ComputeDevice,
+    repeats: usize,
+) -> anyhow::Result<f64> {
     anyhow::ensure!(!train_set.is_empty(), "the training split is empty");
     let device = compute.device.clone().autodiff();
-    let mut model = crate::model::state_dict::init_deterministic(CmuNext::new(&config.variant.config(), &device)?, config.seed);
+    let mut model = crate::model::state_dict::init_deterministic(
+        CmuNext::new(&config.variant.config(), &device)?,
+        config.seed,
+    );
     let mut optim = make_optimizer(&config.optimizer);
     let indices: Vec<usize> = (0..config.batch_size.min(train_set.len())).collect();
     let mut times = Vec::new();
@@ -362,30 +430,65 @@ pub fn measure_step_seconds(config: &TrainConfig, train_set: &dyn SampleSource, 
     Ok(times[times.len() / 2])
 }
 
-fn check_sources(config: &TrainConfig, train_set: &dyn SampleSource, val_set: &dyn SampleSource) -> anyhow::Result<()> {
+fn check_sources(
+    config: &TrainConfig,
+    train_set: &dyn SampleSource,
+    val_set: &dyn SampleSource,
+) -> anyhow::Result<()> {
     anyhow::ensure!(!train_set.is_empty(), "the training split is empty");
-    anyhow::ensure!(!val_set.is_empty(), "the validation split is empty: the best epoch cannot be chosen");
+    anyhow::ensure!(
+        !val_set.is_empty(),
+        "the validation split is empty: the best epoch cannot be chosen"
+    );
     let expected = config.variant.config().in_channels;
     for (name, s) in [("training", train_set), ("validation", val_set)] {
-        anyhow::ensure!(s.size() == config.input.size, "the {name} samples are {}², the configuration says {}²", s.size(), config.input.size);
-        anyhow::ensure!(s.channels() == expected, "the {name} samples have {} channels, the model takes {expected}", s.channels());
+        anyhow::ensure!(
+            s.size() == config.input.size,
+            "the {name} samples are {}², the configuration says {}²",
+            s.size(),
+            config.input.size
+        );
+        anyhow::ensure!(
+            s.channels() == expected,
+            "the {name} samples have {} channels, the model takes {expected}",
+            s.channels()
+        );
     }
     Ok(())
 }
 
-fn start_fresh(run: &RunConfig, run_dir: &Path, device: &Device) -> anyhow::Result<(CmuNext, ModuleOptimizer, RunState)> {
+fn start_fresh(
+    run: &RunConfig,
+    run_dir: &Path,
+    device: &Device,
+) -> anyhow::Result<(CmuNext, ModuleOptimizer, RunState)> {
     if run_dir.join(files::STATE).exists() {
-        bail!("{} already holds a run; resume it, or choose another output folder", run_dir.display());
+        bail!(
+            "{} already holds a run; resume it, or choose another output folder",
+            run_dir.display()
+        );
     }
-    std::fs::create_dir_all(run_dir).with_context(|| format!("cannot create the run folder {}", run_dir.display()))?;
+    std::fs::create_dir_all(run_dir)
+        .with_context(|| format!("cannot create the run folder {}", run_dir.display()))?;
     write_json(&run_dir.join(files::CONFIG), run)?;
     // Initial weights from our own seeded streams, not the backend's global RNG, so the
     // same seed gives the same network whatever else runs in the process.
-    let model = crate::model::state_dict::init_deterministic(CmuNext::new(&run.train.variant.config(), device)?, run.train.seed);
-    Ok((model, make_optimizer(&run.train.optimizer), RunState::default()))
+    let model = crate::model::state_dict::init_deterministic(
+        CmuNext::new(&run.train.variant.config(), device)?,
+        run.train.seed,
+    );
+    Ok((
+        model,
+        make_optimizer(&run.train.optimizer),
+        RunState::default(),
+    ))
 }
 
-fn resume_from(run: &RunConfig, run_dir: &Path, device: &Device) -> anyhow::Result<(CmuNext, ModuleOptimizer, RunState)> {
+fn resume_from(
+    run: &RunConfig,
+    run_dir: &Path,
+    device: &Device,
+) -> anyhow::Result<(CmuNext, ModuleOptimizer, RunState)> {
     let saved: RunConfig = read_json(&run_dir.join(files::CONFIG))?;
     if saved.train != run.train {
         bail!(
@@ -398,18 +501,35 @@ fn resume_from(run: &RunConfig, run_dir: &Path, device: &Device) -> anyhow::Resu
     let model = load_model(&run_dir.join(files::LAST), None, device)?.model;
     let optim = make_optimizer(&run.train.optimizer)
         .load(run_dir.join(files::OPTIMIZER))
-        .map_err(|e| anyhow::anyhow!("cannot read the optimiser state: {e:?}: {}", run_dir.join(files::OPTIMIZER).display()))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the optimiser state: {e:?}: {}",
+                run_dir.join(files::OPTIMIZER).display()
+            )
+        })?;
     Ok((model, optim, state))
 }
 
 fn make_optimizer(config: &OptimizerConfig) -> ModuleOptimizer {
     match *config {
-        OptimizerConfig::Sgd { momentum, weight_decay, .. } => SgdConfig::new()
+        OptimizerConfig::Sgd {
+            momentum,
+            weight_decay,
+            ..
+        } => SgdConfig::new()
             // PyTorch's SGD has dampening 0; Burn's default is 0.1.
-            .with_momentum((momentum > 0.0).then(|| MomentumConfig::new().with_momentum(momentum).with_dampening(0.0)))
-            .with_weight_decay((weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay as f32)))
+            .with_momentum((momentum > 0.0).then(|| {
+                MomentumConfig::new()
+                    .with_momentum(momentum)
+                    .with_dampening(0.0)
+            }))
+            .with_weight_decay(
+                (weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay as f32)),
+            )
             .init(),
-        OptimizerConfig::Adamw { weight_decay, .. } => AdamWConfig::new().with_weight_decay(weight_decay as f32).init(),
+        OptimizerConfig::Adamw { weight_decay, .. } => AdamWConfig::new()
+            .with_weight_decay(weight_decay as f32)
+            .init(),
     }
 }
 
@@ -428,11 +548,21 @@ fn save_last(
     // The optimiser file is written beside, then the state that points at both: a crash
     // between the writes leaves the previous state, which the new files still extend.
     let tmp = run_dir.join(format!(".{}.tmp", files::OPTIMIZER));
-    optim.save(&tmp).map_err(|e| anyhow::anyhow!("cannot save the optimiser state: {e:?}"))?;
-    let written = if tmp.exists() { tmp.clone() } else { with_bpk(&tmp) };
-    std::fs::rename(&written, run_dir.join(files::OPTIMIZER)).context("cannot move the optimiser state into place")?;
+    optim
+        .save(&tmp)
+        .map_err(|e| anyhow::anyhow!("cannot save the optimiser state: {e:?}"))?;
+    let written = if tmp.exists() {
+        tmp.clone()
+    } else {
+        with_bpk(&tmp)
+    };
+    std::fs::rename(&written, run_dir.join(files::OPTIMIZER))
+        .context("cannot move the optimiser state into place")?;
     write_json(&run_dir.join(files::STATE), state)?;
-    on_event(TrainEvent::CheckpointSaved { kind: CheckpointKind::Last, path });
+    on_event(TrainEvent::CheckpointSaved {
+        kind: CheckpointKind::Last,
+        path,
+    });
     Ok(())
 }
 
@@ -459,9 +589,16 @@ fn load_batch(
     let mut images = Vec::with_capacity(indices.len() * c * s * s);
     let mut masks = Vec::with_capacity(indices.len() * s * s);
     for &i in indices {
-        let mut rng = augment.map(|(seed, epoch)| SplitMix64::stream(seed, &format!("augment-{epoch}-{i}")));
-        let sample = source.sample(i, rng.as_mut()).map_err(|e| anyhow::anyhow!("{e}: {}", source.name(i)))?;
-        anyhow::ensure!(sample.image.len() == c * s * s && sample.mask.len() == s * s, "sample has the wrong size: {}", source.name(i));
+        let mut rng =
+            augment.map(|(seed, epoch)| SplitMix64::stream(seed, &format!("augment-{epoch}-{i}")));
+        let sample = source
+            .sample(i, rng.as_mut())
+            .map_err(|e| anyhow::anyhow!("{e}: {}", source.name(i)))?;
+        anyhow::ensure!(
+            sample.image.len() == c * s * s && sample.mask.len() == s * s,
+            "sample has the wrong size: {}",
+            source.name(i)
+        );
         images.extend_from_slice(&sample.image);
         masks.extend_from_slice(&sample.mask);
     }
@@ -484,7 +621,12 @@ pub struct ValScores {
 }
 
 /// Runs `model` (eval mode) over `set`; returns the mean loss and the scores.
-pub fn validate(model: &CmuNext, set: &dyn SampleSource, batch: usize, device: &Device) -> anyhow::Result<(f64, ValScores)> {
+pub fn validate(
+    model: &CmuNext,
+    set: &dyn SampleSource,
+    batch: usize,
+    device: &Device,
+) -> anyhow::Result<(f64, ValScores)> {
     let (mut loss_sum, mut seen) = (0.0, 0usize);
     let (mut tp, mut fp, mut fneg) = (0u64, 0u64, 0u64);
     let (mut dice_sum, mut dice_n) = (0.0, 0usize);
@@ -519,9 +661,21 @@ pub fn validate(model: &CmuNext, set: &dyn SampleSource, batch: usize, device: &
     }
     let union = tp + fp + fneg;
     let scores = ValScores {
-        iou: if union == 0 { 1.0 } else { tp as f64 / union as f64 },
-        dice: if union == 0 { 1.0 } else { 2.0 * tp as f64 / (2 * tp + fp + fneg) as f64 },
-        dice_per_image: if dice_n == 0 { f64::NAN } else { dice_sum / dice_n as f64 },
+        iou: if union == 0 {
+            1.0
+        } else {
+            tp as f64 / union as f64
+        },
+        dice: if union == 0 {
+            1.0
+        } else {
+            2.0 * tp as f64 / (2 * tp + fp + fneg) as f64
+        },
+        dice_per_image: if dice_n == 0 {
+            f64::NAN
+        } else {
+            dice_sum / dice_n as f64
+        },
     };
     Ok((loss_sum / seen.max(1) as f64, scores))
 }
@@ -531,8 +685,11 @@ fn scalar(t: Tensor<1>) -> anyhow::Result<f64> {
 }
 
 fn read_f32<const D: usize>(t: Tensor<D>) -> anyhow::Result<Vec<f32>> {
-    let data = t.try_into_data().map_err(|e| anyhow::anyhow!("backend error: {e:?}"))?;
-    data.try_to_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))
+    let data = t
+        .try_into_data()
+        .map_err(|e| anyhow::anyhow!("backend error: {e:?}"))?;
+    data.try_to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("{e:?}"))
 }
 
 /// Keeps the header and the rows whose first field is below `keep_below`.
@@ -543,10 +700,18 @@ fn truncate_csv(path: &Path, keep_below: usize) -> anyhow::Result<()> {
     let kept: Vec<&str> = text
         .lines()
         .enumerate()
-        .filter(|(i, line)| *i == 0 || line.split(',').next().and_then(|f| f.parse::<usize>().ok()).is_some_and(|n| n < keep_below))
+        .filter(|(i, line)| {
+            *i == 0
+                || line
+                    .split(',')
+                    .next()
+                    .and_then(|f| f.parse::<usize>().ok())
+                    .is_some_and(|n| n < keep_below)
+        })
         .map(|(_, line)| line)
         .collect();
-    crate::fsutil::write_atomic(path, format!("{}\n", kept.join("\n")).as_bytes()).with_context(|| format!("cannot rewrite {}", path.display()))
+    crate::fsutil::write_atomic(path, format!("{}\n", kept.join("\n")).as_bytes())
+        .with_context(|| format!("cannot rewrite {}", path.display()))
 }
 
 /// Appends lines to a CSV file, writing the header when the file is new.
@@ -558,7 +723,11 @@ impl CsvAppender {
     fn open(path: &Path, header: &str) -> anyhow::Result<Self> {
         use std::io::Write as _;
         let exists = path.exists();
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
         if !exists {
             writeln!(file, "{header}")?;
         }
@@ -579,7 +748,9 @@ struct Throughput {
 
 impl Throughput {
     fn new() -> Self {
-        Self { recent: std::collections::VecDeque::from([(Instant::now(), 0)]) }
+        Self {
+            recent: std::collections::VecDeque::from([(Instant::now(), 0)]),
+        }
     }
 
     fn record(&mut self, images: usize) -> f64 {
@@ -589,7 +760,10 @@ impl Throughput {
         }
         let (first, _) = self.recent[0];
         let count: usize = self.recent.iter().skip(1).map(|(_, n)| n).sum();
-        let secs = self.recent.back().map_or(0.0, |(t, _)| t.duration_since(first).as_secs_f64());
+        let secs = self
+            .recent
+            .back()
+            .map_or(0.0, |(t, _)| t.duration_since(first).as_secs_f64());
         if secs > 0.0 { count as f64 / secs } else { 0.0 }
     }
 }

@@ -33,9 +33,15 @@ impl RunSummary {
         let state: Option<RunState> = read_json(&dir.join(files::STATE)).ok();
         let test_dice = read_json::<serde_json::Value>(&dir.join("report.json"))
             .ok()
-            .and_then(|r| r.pointer("/test/report/per_image/dice/mean").and_then(serde_json::Value::as_f64));
+            .and_then(|r| {
+                r.pointer("/test/report/per_image/dice/mean")
+                    .and_then(serde_json::Value::as_f64)
+            });
         Some(Self {
-            name: dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            name: dir.file_name().map_or_else(
+                || dir.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
             dir: dir.to_path_buf(),
             config,
             state,
@@ -54,7 +60,11 @@ impl RunSummary {
     pub fn status(&self) -> String {
         match &self.state {
             Some(s) if s.finished => "finished".into(),
-            Some(s) => format!("stopped after {} of {} epochs", s.history.len(), self.config.train.epochs),
+            Some(s) => format!(
+                "stopped after {} of {} epochs",
+                s.history.len(),
+                self.config.train.epochs
+            ),
             None => "not started".into(),
         }
     }
@@ -68,8 +78,14 @@ impl RunSummary {
 /// Every run folder directly under `root`, newest name last (names sort by date when
 /// they start with one). Unreadable folders are left out.
 pub fn list_runs(root: &Path) -> Vec<RunSummary> {
-    let Ok(entries) = std::fs::read_dir(root) else { return Vec::new() };
-    let mut dirs: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     dirs.iter().filter_map(|d| RunSummary::read(d)).collect()
 }
@@ -87,7 +103,13 @@ impl RunCurves {
     /// Reads `steps.csv` and `epochs.csv`; missing files give empty curves, bad rows are skipped.
     pub fn read(dir: &Path) -> Self {
         let steps = read_rows(&dir.join(files::STEPS_CSV))
-            .filter_map(|r| Some((r.first()?.parse().ok()?, r.get(2)?.parse().ok()?, r.get(3)?.parse().ok()?)))
+            .filter_map(|r| {
+                Some((
+                    r.first()?.parse().ok()?,
+                    r.get(2)?.parse().ok()?,
+                    r.get(3)?.parse().ok()?,
+                ))
+            })
             .collect();
         let epochs = read_rows(&dir.join(files::EPOCHS_CSV))
             .filter_map(|r| {
@@ -111,7 +133,11 @@ impl RunCurves {
 /// Data rows (header skipped) of a small CSV file without quoting.
 fn read_rows(path: &Path) -> impl Iterator<Item = Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let rows: Vec<Vec<String>> = text.lines().skip(1).map(|l| l.split(',').map(str::to_owned).collect()).collect();
+    let rows: Vec<Vec<String>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
     rows.into_iter()
 }
 
@@ -140,20 +166,31 @@ mod tests {
         let s = smoothed(&[1.0, 3.0], 0.5);
         assert!((s[0] - 1.0).abs() < 1e-12);
         assert!((s[1] - (0.25 + 1.5) / 0.75).abs() < 1e-12, "{s:?}");
-        assert!(smoothed(&[2.0; 5], 0.1).iter().all(|v| (v - 2.0).abs() < 1e-12));
+        assert!(
+            smoothed(&[2.0; 5], 0.1)
+                .iter()
+                .all(|v| (v - 2.0).abs() < 1e-12)
+        );
     }
 
     #[test]
     fn curves_read_back_and_bad_rows_are_skipped() {
         let dir = std::env::temp_dir().join(format!("seglens-runs-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(files::STEPS_CSV), "step,epoch,loss,lr\n0,0,1.5,0.01\nbroken\n1,0,1.25,0.009\n").unwrap();
+        std::fs::write(
+            dir.join(files::STEPS_CSV),
+            "step,epoch,loss,lr\n0,0,1.5,0.01\nbroken\n1,0,1.25,0.009\n",
+        )
+        .unwrap();
         std::fs::write(dir.join(files::EPOCHS_CSV), "epoch,train_loss,val_loss,val_iou,val_dice,val_dice_per_image,lr,seconds\n0,1.4,1.3,0.5,0.6667,0.6,0.009,2.5\n").unwrap();
         let c = RunCurves::read(&dir);
         assert_eq!(c.steps, vec![(0, 1.5, 0.01), (1, 1.25, 0.009)]);
         assert_eq!(c.epochs.len(), 1);
         assert_eq!((c.epochs[0].val_iou, c.epochs[0].seconds), (0.5, 2.5));
-        assert!(RunSummary::read(&dir).is_none(), "no config.json: not a run");
+        assert!(
+            RunSummary::read(&dir).is_none(),
+            "no config.json: not a run"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -118,7 +118,10 @@ pub struct PlannedRun {
 impl PlannedRun {
     /// Optimiser steps per epoch.
     pub fn steps_per_epoch(&self) -> usize {
-        self.split.train.len().div_ceil(self.run.train.batch_size.max(1))
+        self.split
+            .train
+            .len()
+            .div_ceil(self.run.train.batch_size.max(1))
     }
 
     /// Optimiser steps of the whole run.
@@ -133,10 +136,16 @@ impl PlannedRun {
 pub fn open_datasets(paths: &[PathBuf]) -> anyhow::Result<Vec<Dataset>> {
     let mut datasets: Vec<Dataset> = Vec::with_capacity(paths.len());
     for p in paths {
-        let abs = std::fs::canonicalize(p).with_context(|| format!("cannot open dataset {}", p.display()))?;
+        let abs = std::fs::canonicalize(p)
+            .with_context(|| format!("cannot open dataset {}", p.display()))?;
         // Checked before pairing, which reads the whole folder.
-        anyhow::ensure!(!datasets.iter().any(|d| d.root == abs), "the dataset {} is given twice", abs.display());
-        let ds = open_dataset(&abs).with_context(|| format!("cannot open dataset {}", p.display()))?;
+        anyhow::ensure!(
+            !datasets.iter().any(|d| d.root == abs),
+            "the dataset {} is given twice",
+            abs.display()
+        );
+        let ds =
+            open_dataset(&abs).with_context(|| format!("cannot open dataset {}", p.display()))?;
         if let Some(other) = datasets.iter().find(|d| d.name == ds.name) {
             anyhow::bail!(
                 "two datasets are named {:?} ({} and {}): splits and reports tell datasets apart by folder name, so rename one",
@@ -156,7 +165,9 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
     let datasets = open_datasets(&request.data)?;
     let samples = mix_samples(&datasets);
     let split = match &request.split_file {
-        Some(path) => Split::load(path).with_context(|| format!("cannot use the split {}", path.display()))?,
+        Some(path) => {
+            Split::load(path).with_context(|| format!("cannot use the split {}", path.display()))?
+        }
         None => {
             let config = SplitConfig {
                 seed: request.seed,
@@ -170,13 +181,32 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
     };
     // Refuse before any folder is made: a run without training or validation samples
     // cannot start, and a half-made run folder would only confuse a later one.
-    let why = if request.test_site.is_some() { " (the held-out site may hold nearly every sample)" } else { "" };
-    anyhow::ensure!(!split.train.is_empty(), "the training split is empty{why}: {} val, {} test samples", split.val.len(), split.test.len());
-    anyhow::ensure!(!split.val.is_empty(), "the validation split is empty{why}: the best epoch cannot be chosen ({} train samples)", split.train.len());
+    let why = if request.test_site.is_some() {
+        " (the held-out site may hold nearly every sample)"
+    } else {
+        ""
+    };
+    anyhow::ensure!(
+        !split.train.is_empty(),
+        "the training split is empty{why}: {} val, {} test samples",
+        split.val.len(),
+        split.test.len()
+    );
+    anyhow::ensure!(
+        !split.val.is_empty(),
+        "the validation split is empty{why}: the best epoch cannot be chosen ({} train samples)",
+        split.train.len()
+    );
     let modality = run_modality(&datasets);
     let mut input = match request.normalisation {
-        Normalisation::Reference => InputConvention { size: request.size, ..InputConvention::reference() },
-        Normalisation::Unit => InputConvention { normalisation: Normalisation::Unit, ..InputConvention::default_for_size(request.size) },
+        Normalisation::Reference => InputConvention {
+            size: request.size,
+            ..InputConvention::reference()
+        },
+        Normalisation::Unit => InputConvention {
+            normalisation: Normalisation::Unit,
+            ..InputConvention::default_for_size(request.size)
+        },
         Normalisation::ImageNet => InputConvention::default_for_size(request.size),
     };
     // lgg-flair-mri-like sets store three MR sequences as RGB: not colour.
@@ -186,8 +216,15 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
     input.modality = modality;
     let lr = request.lr.unwrap_or(request.optimizer.default_lr());
     let optimizer = match request.optimizer {
-        OptimizerChoice::Adamw => OptimizerConfig::Adamw { lr, weight_decay: 1e-4 },
-        OptimizerChoice::Sgd => OptimizerConfig::Sgd { lr, momentum: 0.9, weight_decay: 1e-4 },
+        OptimizerChoice::Adamw => OptimizerConfig::Adamw {
+            lr,
+            weight_decay: 1e-4,
+        },
+        OptimizerChoice::Sgd => OptimizerConfig::Sgd {
+            lr,
+            momentum: 0.9,
+            weight_decay: 1e-4,
+        },
     };
     let train = TrainConfig {
         variant: request.variant,
@@ -207,18 +244,24 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
         "split_file": SPLIT_FILE,
         "counts": { "train": split.train.len(), "val": split.val.len(), "test": split.test.len() },
     });
-    Ok(PlannedRun { run: RunConfig { train, data }, split, datasets })
+    Ok(PlannedRun {
+        run: RunConfig { train, data },
+        split,
+        datasets,
+    })
 }
 
 /// "CT", "MR", a DICOM code, "mixed", or `None` when unknown.
 fn run_modality(datasets: &[Dataset]) -> Option<String> {
     let modalities: Vec<Option<Modality>> = datasets.iter().map(|d| d.modality.clone()).collect();
     match modalities.as_slice() {
-        [Some(first), rest @ ..] if rest.iter().all(|m| m.as_ref() == Some(first)) => Some(match first {
-            Modality::Ct => "CT".to_string(),
-            Modality::Mr => "MR".to_string(),
-            Modality::Other(code) => code.clone(),
-        }),
+        [Some(first), rest @ ..] if rest.iter().all(|m| m.as_ref() == Some(first)) => {
+            Some(match first {
+                Modality::Ct => "CT".to_string(),
+                Modality::Mr => "MR".to_string(),
+                Modality::Other(code) => code.clone(),
+            })
+        }
         [] | [None, ..] => None,
         _ => Some("mixed".to_string()),
     }
@@ -228,7 +271,10 @@ fn run_modality(datasets: &[Dataset]) -> Option<String> {
 /// Refuses a folder that already holds a run.
 pub fn write_new_run(planned: &PlannedRun, out: &Path) -> anyhow::Result<()> {
     if out.join(files::STATE).exists() || out.join(files::CONFIG).exists() {
-        anyhow::bail!("{} already holds a run: resume it, or choose another output folder", out.display());
+        anyhow::bail!(
+            "{} already holds a run: resume it, or choose another output folder",
+            out.display()
+        );
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     planned.split.save(&out.join(SPLIT_FILE))?;
@@ -237,8 +283,10 @@ pub fn write_new_run(planned: &PlannedRun, out: &Path) -> anyhow::Result<()> {
 
 /// Reads a run folder's configuration and split, to resume it.
 pub fn open_run(dir: &Path) -> anyhow::Result<(RunConfig, Split)> {
-    let run: RunConfig = read_json(&dir.join(files::CONFIG)).with_context(|| format!("{} is not a run folder", dir.display()))?;
-    let split = Split::load(&dir.join(SPLIT_FILE)).with_context(|| format!("cannot resume {}", dir.display()))?;
+    let run: RunConfig = read_json(&dir.join(files::CONFIG))
+        .with_context(|| format!("{} is not a run folder", dir.display()))?;
+    let split = Split::load(&dir.join(SPLIT_FILE))
+        .with_context(|| format!("cannot resume {}", dir.display()))?;
     Ok((run, split))
 }
 
@@ -253,7 +301,10 @@ pub struct RunSources {
 impl RunSources {
     /// Loads and prepares the split's training and validation samples.
     pub fn load(split: &Split, convention: &InputConvention) -> Self {
-        Self { train: PreparedSource::load(&split.train, convention), val: PreparedSource::load(&split.val, convention) }
+        Self {
+            train: PreparedSource::load(&split.train, convention),
+            val: PreparedSource::load(&split.val, convention),
+        }
     }
 
     /// Files left out of either set, with the reason.

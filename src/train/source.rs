@@ -54,13 +54,20 @@ impl SampleSource for InMemorySource {
         self.size
     }
     fn sample(&self, index: usize, rng: Option<&mut SplitMix64>) -> Result<Sample, String> {
-        let s = self.samples.get(index).ok_or_else(|| format!("no sample {index}"))?.clone();
+        let s = self
+            .samples
+            .get(index)
+            .ok_or_else(|| format!("no sample {index}"))?
+            .clone();
         Ok(match rng {
             Some(rng) => super::augment::augment(s, self.channels, self.size, rng),
             None => s,
         })
     }
     fn name(&self, index: usize) -> String {
-        self.names.get(index).cloned().unwrap_or_else(|| format!("#{index}"))
+        self.names
+            .get(index)
+            .cloned()
+            .unwrap_or_else(|| format!("#{index}"))
     }
 }

@@ -58,7 +58,15 @@ pub fn composite(data: &OverlayData, params: &OverlayParams) -> Vec<u8> {
     let gt_at = |x: usize, y: usize| gt[y * w + x] > 0.5;
     let pred_at = |x: usize, y: usize| prob[y * w + x] > t;
     let edge = |f: &dyn Fn(usize, usize) -> bool, x: usize, y: usize| {
-        f(x, y) && (x == 0 || y == 0 || x + 1 == w || y + 1 == h || !f(x + 1, y) || !f(x - 1, y) || !f(x, y + 1) || !f(x, y - 1))
+        f(x, y)
+            && (x == 0
+                || y == 0
+                || x + 1 == w
+                || y + 1 == h
+                || !f(x + 1, y)
+                || !f(x - 1, y)
+                || !f(x, y + 1)
+                || !f(x, y - 1))
     };
     let span = (params.window_hi - params.window_lo).max(1e-6);
     let mut out = vec![0u8; w * h * 4];
@@ -85,13 +93,21 @@ pub fn composite(data: &OverlayData, params: &OverlayParams) -> Vec<u8> {
                 }
             }
             if has_gt && params.has(SHOW_GT) {
-                let m = if params.has(GT_CONTOUR) { edge(&gt_at, x, y) } else { gt_at(x, y) };
+                let m = if params.has(GT_CONTOUR) {
+                    edge(&gt_at, x, y)
+                } else {
+                    gt_at(x, y)
+                };
                 if m {
                     c = blend(c, GT_RGB, params.gt_opacity);
                 }
             }
             if has_prob && params.has(SHOW_PRED) {
-                let m = if params.has(PRED_CONTOUR) { edge(&pred_at, x, y) } else { pred_at(x, y) };
+                let m = if params.has(PRED_CONTOUR) {
+                    edge(&pred_at, x, y)
+                } else {
+                    pred_at(x, y)
+                };
                 if m {
                     c = blend(c, PRED_RGB, params.pred_opacity);
                 }

@@ -13,7 +13,8 @@ use super::OverlayData;
 use super::gpu_types::OverlayParams;
 
 /// WGSL source of the overlay compositor.
-pub const SHADER_SOURCE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/heatmap.wgsl"));
+pub const SHADER_SOURCE: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/heatmap.wgsl"));
 
 struct PaneGpu {
     version: u64,
@@ -110,7 +111,10 @@ impl OverlayRenderer {
         data: &OverlayData,
         params: &OverlayParams,
     ) {
-        let stale = self.panes.get(&pane).is_none_or(|p| p.version != data.version);
+        let stale = self
+            .panes
+            .get(&pane)
+            .is_none_or(|p| p.version != data.version);
         if stale {
             let gpu = self.upload(device, queue, data);
             self.panes.insert(pane, gpu);
@@ -355,7 +359,9 @@ pub fn render_offscreen(
     rx.recv()
         .map_err(|e| format!("readback lost: {e}"))?
         .map_err(|e| format!("readback failed: {e}"))?;
-    let mapped = slice.get_mapped_range().map_err(|e| format!("readback map failed: {e:?}"))?;
+    let mapped = slice
+        .get_mapped_range()
+        .map_err(|e| format!("readback map failed: {e:?}"))?;
     let mut out = Vec::with_capacity((4 * w * h) as usize);
     for y in 0..h as usize {
         let start = y * row as usize;

@@ -44,14 +44,23 @@ pub struct LiveCurves {
 impl LiveCurves {
     /// Curves of a past run from its CSV files.
     pub fn from_run(curves: &RunCurves, steps_per_epoch: usize) -> Self {
-        let mut out = Self { steps_per_epoch, ..Self::default() };
+        let mut out = Self {
+            steps_per_epoch,
+            ..Self::default()
+        };
         for &(step, loss, lr) in &curves.steps {
             out.loss.push([(step + 1) as f64, loss]);
             out.lr.push([(step + 1) as f64, lr]);
         }
         let mut best = f64::NEG_INFINITY;
         for e in &curves.epochs {
-            out.epochs.push(EpochPoint { epoch: e.epoch, train_loss: e.train_loss, val_loss: e.val_loss, val_iou: e.val_iou, val_dice: e.val_dice });
+            out.epochs.push(EpochPoint {
+                epoch: e.epoch,
+                train_loss: e.train_loss,
+                val_loss: e.val_loss,
+                val_iou: e.val_iou,
+                val_dice: e.val_dice,
+            });
             if e.val_iou > best {
                 best = e.val_iou;
                 out.best_epoch = Some(e.epoch);
@@ -63,7 +72,11 @@ impl LiveCurves {
     /// Adds what `event` says to the series.
     pub fn apply(&mut self, event: &TrainEvent) {
         match *event {
-            TrainEvent::Started { steps_per_epoch, start_step, .. } => {
+            TrainEvent::Started {
+                steps_per_epoch,
+                start_step,
+                ..
+            } => {
                 // A resumed run continues from `start_step`: drop anything past it.
                 self.steps_per_epoch = steps_per_epoch;
                 self.loss.retain(|p| p[0] <= start_step as f64);
@@ -76,8 +89,22 @@ impl LiveCurves {
                 self.loss.push([(step + 1) as f64, loss]);
                 self.lr.push([(step + 1) as f64, lr]);
             }
-            TrainEvent::Epoch { epoch, train_loss, val_loss, val_iou, val_dice, best, .. } => {
-                self.epochs.push(EpochPoint { epoch, train_loss, val_loss, val_iou, val_dice });
+            TrainEvent::Epoch {
+                epoch,
+                train_loss,
+                val_loss,
+                val_iou,
+                val_dice,
+                best,
+                ..
+            } => {
+                self.epochs.push(EpochPoint {
+                    epoch,
+                    train_loss,
+                    val_loss,
+                    val_iou,
+                    val_dice,
+                });
                 if best {
                     self.best_epoch = Some(epoch);
                 }
@@ -89,17 +116,27 @@ impl LiveCurves {
     /// The loss curve smoothed with [`LOSS_SMOOTHING`].
     pub fn smoothed_loss(&self) -> Vec<[f64; 2]> {
         let values: Vec<f64> = self.loss.iter().map(|p| p[1]).collect();
-        self.loss.iter().zip(smoothed(&values, LOSS_SMOOTHING)).map(|(p, s)| [p[0], s]).collect()
+        self.loss
+            .iter()
+            .zip(smoothed(&values, LOSS_SMOOTHING))
+            .map(|(p, s)| [p[0], s])
+            .collect()
     }
 
     /// An epoch series, x = 1-based epoch.
     pub fn epoch_series(&self, value: impl Fn(&EpochPoint) -> f64) -> Vec<[f64; 2]> {
-        self.epochs.iter().map(|e| [(e.epoch + 1) as f64, value(e)]).collect()
+        self.epochs
+            .iter()
+            .map(|e| [(e.epoch + 1) as f64, value(e)])
+            .collect()
     }
 
     /// Validation loss on the step axis (at the end of each epoch), to plot beside the training loss.
     pub fn val_loss_on_steps(&self) -> Vec<[f64; 2]> {
-        self.epochs.iter().map(|e| [((e.epoch + 1) * self.steps_per_epoch) as f64, e.val_loss]).collect()
+        self.epochs
+            .iter()
+            .map(|e| [((e.epoch + 1) * self.steps_per_epoch) as f64, e.val_loss])
+            .collect()
     }
 }
 
@@ -108,27 +145,60 @@ mod tests {
     use super::*;
 
     fn step(step: usize, loss: f64) -> TrainEvent {
-        TrainEvent::Step { epoch: 0, step, loss, lr: 0.01, images_per_sec: 1.0, eta_secs: 1.0 }
+        TrainEvent::Step {
+            epoch: 0,
+            step,
+            loss,
+            lr: 0.01,
+            images_per_sec: 1.0,
+            eta_secs: 1.0,
+        }
     }
 
     #[test]
     fn events_become_points_and_a_resume_drops_what_follows_its_step() {
         let mut c = LiveCurves::default();
-        c.apply(&TrainEvent::Started { run_dir: "r".into(), steps_per_epoch: 2, total_steps: 4, start_step: 0, device: String::new() });
+        c.apply(&TrainEvent::Started {
+            run_dir: "r".into(),
+            steps_per_epoch: 2,
+            total_steps: 4,
+            start_step: 0,
+            device: String::new(),
+        });
         c.apply(&step(0, 1.0));
         c.apply(&step(1, 0.5));
-        c.apply(&TrainEvent::Epoch { epoch: 0, train_loss: 0.75, val_loss: 0.7, val_iou: 0.4, val_dice: 0.5714, val_dice_per_image: 0.5, best: true });
+        c.apply(&TrainEvent::Epoch {
+            epoch: 0,
+            train_loss: 0.75,
+            val_loss: 0.7,
+            val_iou: 0.4,
+            val_dice: 0.5714,
+            val_dice_per_image: 0.5,
+            best: true,
+        });
         c.apply(&step(2, 0.25));
         assert_eq!(c.loss, vec![[1.0, 1.0], [2.0, 0.5], [3.0, 0.25]]);
         assert_eq!(c.epoch_series(|e| e.val_iou), vec![[1.0, 0.4]]);
         assert_eq!(c.val_loss_on_steps(), vec![[2.0, 0.7]]);
         assert_eq!(c.best_epoch, Some(0));
         // Resumed at step 2: the point of step index 2 (x = 3) is redone.
-        c.apply(&TrainEvent::Started { run_dir: "r".into(), steps_per_epoch: 2, total_steps: 4, start_step: 2, device: String::new() });
+        c.apply(&TrainEvent::Started {
+            run_dir: "r".into(),
+            steps_per_epoch: 2,
+            total_steps: 4,
+            start_step: 2,
+            device: String::new(),
+        });
         assert_eq!(c.loss.len(), 2);
         assert_eq!(c.epochs.len(), 1);
         // Resumed at step 1 (mid epoch 0): the epoch-0 point goes too.
-        c.apply(&TrainEvent::Started { run_dir: "r".into(), steps_per_epoch: 2, total_steps: 4, start_step: 1, device: String::new() });
+        c.apply(&TrainEvent::Started {
+            run_dir: "r".into(),
+            steps_per_epoch: 2,
+            total_steps: 4,
+            start_step: 1,
+            device: String::new(),
+        });
         assert_eq!((c.loss.len(), c.epochs.len(), c.best_epoch), (1, 0, None));
     }
 }

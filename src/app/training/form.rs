@@ -89,7 +89,11 @@ impl TrainingForm {
             lr: Some(self.lr),
             val_fraction: self.val_fraction,
             test_fraction: self.test_fraction,
-            grouping: if self.group_by_patient { Grouping::Default } else { Grouping::None },
+            grouping: if self.group_by_patient {
+                Grouping::Default
+            } else {
+                Grouping::None
+            },
             augment: self.augment,
             save_every: self.save_every,
             ..NewRunRequest::recipe(Vec::new())
@@ -102,9 +106,23 @@ impl TrainingForm {
         if !name.is_empty() {
             return root.join(name);
         }
-        let data: Vec<String> = self.datasets.iter().filter_map(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
-        let data = if data.is_empty() { "data".to_string() } else { data.join("+") };
-        root.join(format!("{}-{}-{}-{data}", crate::annotate::utc_stamp(now), self.variant.short_name(), self.size))
+        let data: Vec<String> = self
+            .datasets
+            .iter()
+            .filter_map(|d| d.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect();
+        let data = if data.is_empty() {
+            "data".to_string()
+        } else {
+            data.join("+")
+        };
+        root.join(format!(
+            "{}-{}-{}-{data}",
+            crate::annotate::utc_stamp(now),
+            self.variant.short_name(),
+            self.size
+        ))
     }
 
     /// Adds a dataset folder once.
@@ -120,7 +138,10 @@ impl TrainingForm {
             return Some("add a dataset folder (images/ + masks/)".into());
         }
         if self.size == 0 || self.size % crate::model::SIZE_MULTIPLE != 0 {
-            return Some(format!("the image size must be a multiple of {}", crate::model::SIZE_MULTIPLE));
+            return Some(format!(
+                "the image size must be a multiple of {}",
+                crate::model::SIZE_MULTIPLE
+            ));
         }
         if self.val_fraction <= 0.0 || self.val_fraction + self.test_fraction >= 1.0 {
             return Some("validation must be > 0 and validation + test < 1".into());
@@ -137,7 +158,10 @@ mod tests {
     fn defaults_are_the_recipe_and_problems_are_named() {
         let mut f = TrainingForm::default();
         let r = f.request();
-        assert_eq!((r.variant, r.size, r.batch_size, r.epochs, r.seed, r.lr), (Variant::S, 256, 8, 300, 41, Some(0.01)));
+        assert_eq!(
+            (r.variant, r.size, r.batch_size, r.epochs, r.seed, r.lr),
+            (Variant::S, 256, 8, 300, 41, Some(0.01))
+        );
         assert!(f.problem().unwrap().contains("dataset"));
         f.add_dataset("/d/lungs".into());
         f.add_dataset("/d/lungs".into());
@@ -148,8 +172,14 @@ mod tests {
         assert_eq!(f.problem(), None);
         f.add_dataset("/d/lgg".into());
         let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(86_400);
-        assert_eq!(f.run_dir(Path::new("/runs"), t), PathBuf::from("/runs/19700102T000000Z-s-64-lungs+lgg"));
+        assert_eq!(
+            f.run_dir(Path::new("/runs"), t),
+            PathBuf::from("/runs/19700102T000000Z-s-64-lungs+lgg")
+        );
         f.run_name = "mine".into();
-        assert_eq!(f.run_dir(Path::new("/runs"), t), PathBuf::from("/runs/mine"));
+        assert_eq!(
+            f.run_dir(Path::new("/runs"), t),
+            PathBuf::from("/runs/mine")
+        );
     }
 }

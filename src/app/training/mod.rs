@@ -127,14 +127,21 @@ impl Default for TrainingState {
 }
 
 fn steps_per_epoch_of(run: &RunSummary) -> usize {
-    let train = run.config.data.pointer("/counts/train").and_then(serde_json::Value::as_u64).unwrap_or(0) as usize;
+    let train = run
+        .config
+        .data
+        .pointer("/counts/train")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0) as usize;
     train.div_ceil(run.config.train.batch_size.max(1))
 }
 
 impl TrainingState {
     /// Whether a session is running (or paused).
     pub fn is_training(&self) -> bool {
-        self.session.as_ref().is_some_and(TrainingSession::is_active)
+        self.session
+            .as_ref()
+            .is_some_and(TrainingSession::is_active)
     }
 
     /// Whether any panel job has results not yet drained (tests settle on it).
@@ -144,11 +151,19 @@ impl TrainingState {
 
     /// The curves to plot: the session's, else the shown past run's.
     pub fn curves(&self) -> Option<&LiveCurves> {
-        self.session.as_ref().map(|s| &s.curves).or(self.shown.as_ref().map(|(_, c)| c))
+        self.session
+            .as_ref()
+            .map(|s| &s.curves)
+            .or(self.shown.as_ref().map(|(_, c)| c))
     }
 
     /// Applies a panel command.
-    pub fn handle(&mut self, cmd: TrainingCommand, backend: &Arc<dyn AppBackend>, runner: &JobRunner) -> Vec<Effect> {
+    pub fn handle(
+        &mut self,
+        cmd: TrainingCommand,
+        backend: &Arc<dyn AppBackend>,
+        runner: &JobRunner,
+    ) -> Vec<Effect> {
         let session = self.session.as_ref().filter(|s| s.is_active());
         match cmd {
             TrainingCommand::Plan => {
@@ -159,13 +174,16 @@ impl TrainingState {
                 let job = self.new_job();
                 let backend = backend.clone();
                 self.planning = true;
-                self.jobs.push(runner.spawn("seglens-train-plan", 0, move |tx| {
-                    tx.send(PanelEvent::Planned(backend.plan_training(&job)));
-                }));
+                self.jobs
+                    .push(runner.spawn("seglens-train-plan", 0, move |tx| {
+                        tx.send(PanelEvent::Planned(backend.plan_training(&job)));
+                    }));
             }
             TrainingCommand::Start => {
                 if self.is_training() {
-                    return vec![Effect::Error("a run is already going: stop it first".into())];
+                    return vec![Effect::Error(
+                        "a run is already going: stop it first".into(),
+                    )];
                 }
                 if let Some(problem) = self.form.problem() {
                     return vec![Effect::Error(problem)];
@@ -175,9 +193,14 @@ impl TrainingState {
             }
             TrainingCommand::Resume(dir) => {
                 if self.is_training() {
-                    return vec![Effect::Error("a run is already going: stop it first".into())];
+                    return vec![Effect::Error(
+                        "a run is already going: stop it first".into(),
+                    )];
                 }
-                let job = TrainingJob::Resume { dir, device: self.form.device };
+                let job = TrainingJob::Resume {
+                    dir,
+                    device: self.form.device,
+                };
                 self.start(job, backend, runner);
             }
             TrainingCommand::Pause => session.iter().for_each(|s| s.pause()),
@@ -194,13 +217,24 @@ impl TrainingState {
     }
 
     fn new_job(&self) -> TrainingJob {
-        TrainingJob::New { request: self.form.request(), out: self.form.run_dir(&self.runs_root, std::time::SystemTime::now()), device: self.form.device }
+        TrainingJob::New {
+            request: self.form.request(),
+            out: self
+                .form
+                .run_dir(&self.runs_root, std::time::SystemTime::now()),
+            device: self.form.device,
+        }
     }
 
     fn start(&mut self, job: TrainingJob, backend: &Arc<dyn AppBackend>, runner: &JobRunner) {
         let limit = self.form.single_step.then_some(0);
         self.shown = None;
-        self.session = Some(TrainingSession::start(backend.clone(), job, runner.waker().clone(), limit));
+        self.session = Some(TrainingSession::start(
+            backend.clone(),
+            job,
+            runner.waker().clone(),
+            limit,
+        ));
     }
 
     fn refresh_runs(&mut self, backend: &Arc<dyn AppBackend>, runner: &JobRunner) {
@@ -211,14 +245,33 @@ impl TrainingState {
         }));
     }
 
-    fn load_curves(&mut self, dir: PathBuf, compare: bool, backend: &Arc<dyn AppBackend>, runner: &JobRunner) {
-        let steps_per_epoch = self.runs.iter().find(|r| r.dir == dir).map_or(0, steps_per_epoch_of);
-        let name = dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned());
+    fn load_curves(
+        &mut self,
+        dir: PathBuf,
+        compare: bool,
+        backend: &Arc<dyn AppBackend>,
+        runner: &JobRunner,
+    ) {
+        let steps_per_epoch = self
+            .runs
+            .iter()
+            .find(|r| r.dir == dir)
+            .map_or(0, steps_per_epoch_of);
+        let name = dir.file_name().map_or_else(
+            || dir.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         let backend = backend.clone();
-        self.jobs.push(runner.spawn("seglens-run-curves", 0, move |tx| {
-            let curves = LiveCurves::from_run(&backend.run_curves(&dir), steps_per_epoch);
-            tx.send(PanelEvent::Curves { dir, name, curves, compare });
-        }));
+        self.jobs
+            .push(runner.spawn("seglens-run-curves", 0, move |tx| {
+                let curves = LiveCurves::from_run(&backend.run_curves(&dir), steps_per_epoch);
+                tx.send(PanelEvent::Curves {
+                    dir,
+                    name,
+                    curves,
+                    compare,
+                });
+            }));
     }
 
     /// Applies finished jobs and session events; returns what the app must do.
@@ -233,7 +286,12 @@ impl TrainingState {
                         self.plan = Some(plan);
                     }
                     PanelEvent::Runs(runs) => self.runs = runs,
-                    PanelEvent::Curves { dir, name, curves, compare } => {
+                    PanelEvent::Curves {
+                        dir,
+                        name,
+                        curves,
+                        compare,
+                    } => {
                         if compare {
                             self.compare = Some((name, curves));
                         } else {
@@ -247,14 +305,25 @@ impl TrainingState {
         jobs.append(&mut self.jobs);
         self.jobs = jobs;
 
-        let Some(session) = self.session.as_mut() else { return effects };
+        let Some(session) = self.session.as_mut() else {
+            return effects;
+        };
         let was_active = session.is_active();
         for event in session.drain() {
             match event {
-                TrainEvent::Finished { best_epoch, best_val_iou } => {
-                    effects.push(Effect::Info(format!("training finished: best epoch {} (val IoU {best_val_iou:.3})", best_epoch + 1)));
+                TrainEvent::Finished {
+                    best_epoch,
+                    best_val_iou,
+                } => {
+                    effects.push(Effect::Info(format!(
+                        "training finished: best epoch {} (val IoU {best_val_iou:.3})",
+                        best_epoch + 1
+                    )));
                     // Every finished run has validated an epoch, so it has a best checkpoint.
-                    let best = session.best_checkpoint.clone().unwrap_or_else(|| session.run_dir.join(crate::train::files::BEST));
+                    let best = session
+                        .best_checkpoint
+                        .clone()
+                        .unwrap_or_else(|| session.run_dir.join(crate::train::files::BEST));
                     effects.push(Effect::OpenModel(best));
                 }
                 TrainEvent::Warning { message } => effects.push(Effect::Info(message)),

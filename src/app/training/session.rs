@@ -98,30 +98,52 @@ pub struct TrainingSession {
 impl TrainingSession {
     /// Starts `job` on its own thread; a resumed run first loads the curves it already
     /// has. `step_limit` starts it single-stepping (see [`TrainControl::limit_steps`]).
-    pub fn start(backend: Arc<dyn AppBackend>, job: TrainingJob, waker: Waker, step_limit: Option<usize>) -> Self {
+    pub fn start(
+        backend: Arc<dyn AppBackend>,
+        job: TrainingJob,
+        waker: Waker,
+        step_limit: Option<usize>,
+    ) -> Self {
         let curves = LiveCurves::default();
         let control = Arc::new(TrainControl::default());
         control.limit_steps(step_limit);
         let (tx, rx) = channel();
         let run_dir = job.run_dir().to_path_buf();
         let thread_control = control.clone();
-        let thread = std::thread::Builder::new().name("seglens-training".into()).spawn(move || {
-            if let TrainingJob::Resume { dir, .. } = &job {
-                let _ = tx.send(Message::Earlier(backend.run_curves(dir)));
-            }
-            let result = backend.train(&job, &thread_control, &mut |event| {
-                let _ = tx.send(Message::Event(event));
+        let thread = std::thread::Builder::new()
+            .name("seglens-training".into())
+            .spawn(move || {
+                if let TrainingJob::Resume { dir, .. } = &job {
+                    let _ = tx.send(Message::Earlier(backend.run_curves(dir)));
+                }
+                let result = backend.train(&job, &thread_control, &mut |event| {
+                    let _ = tx.send(Message::Event(event));
+                    waker.wake();
+                });
+                let _ = tx.send(Message::Ended(result));
                 waker.wake();
             });
-            let _ = tx.send(Message::Ended(result));
-            waker.wake();
-        });
         let (thread, status) = match thread {
             Ok(t) => (Some(t), SessionStatus::Starting),
-            Err(e) => (None, SessionStatus::Failed(format!("cannot start the training thread: {e}"))),
+            Err(e) => (
+                None,
+                SessionStatus::Failed(format!("cannot start the training thread: {e}")),
+            ),
         };
         let ended = thread.is_none();
-        Self { run_dir, control, status, progress: None, curves, received: Vec::new(), best_checkpoint: None, device: String::new(), rx, thread, ended }
+        Self {
+            run_dir,
+            control,
+            status,
+            progress: None,
+            curves,
+            received: Vec::new(),
+            best_checkpoint: None,
+            device: String::new(),
+            rx,
+            thread,
+            ended,
+        }
     }
 
     /// Whether the loop thread is still going (or has undelivered messages).
@@ -158,10 +180,14 @@ impl TrainingSession {
             }
             Message::Ended(result) => {
                 if let Err(why) = result
-                    && !matches!(self.status, SessionStatus::Failed(_)) {
-                        self.status = SessionStatus::Failed(why);
-                    }
-                if matches!(self.status, SessionStatus::Starting | SessionStatus::Running | SessionStatus::Paused) {
+                    && !matches!(self.status, SessionStatus::Failed(_))
+                {
+                    self.status = SessionStatus::Failed(why);
+                }
+                if matches!(
+                    self.status,
+                    SessionStatus::Starting | SessionStatus::Running | SessionStatus::Paused
+                ) {
                     self.status = SessionStatus::Failed("the run ended without a result".into());
                 }
                 self.finish_thread();
@@ -170,7 +196,13 @@ impl TrainingSession {
             Message::Event(event) => {
                 self.curves.apply(&event);
                 match &event {
-                    TrainEvent::Started { device, start_step, steps_per_epoch, run_dir, .. } => {
+                    TrainEvent::Started {
+                        device,
+                        start_step,
+                        steps_per_epoch,
+                        run_dir,
+                        ..
+                    } => {
                         self.device = device.clone();
                         self.status = SessionStatus::Running;
                         // A run resumed after its first epoch already has a best checkpoint.
@@ -178,20 +210,52 @@ impl TrainingSession {
                             self.best_checkpoint = Some(run_dir.join(crate::train::files::BEST));
                         }
                     }
-                    TrainEvent::Step { epoch, step, images_per_sec, eta_secs, .. } => {
+                    TrainEvent::Step {
+                        epoch,
+                        step,
+                        images_per_sec,
+                        eta_secs,
+                        ..
+                    } => {
                         let total = self.progress.map_or(0, |p| p.total);
-                        self.progress = Some(StepProgress { done: step + 1, total, epoch: *epoch, images_per_sec: *images_per_sec, eta_secs: *eta_secs });
+                        self.progress = Some(StepProgress {
+                            done: step + 1,
+                            total,
+                            epoch: *epoch,
+                            images_per_sec: *images_per_sec,
+                            eta_secs: *eta_secs,
+                        });
                     }
-                    TrainEvent::CheckpointSaved { kind: CheckpointKind::Best, path } => self.best_checkpoint = Some(path.clone()),
+                    TrainEvent::CheckpointSaved {
+                        kind: CheckpointKind::Best,
+                        path,
+                    } => self.best_checkpoint = Some(path.clone()),
                     TrainEvent::Paused => self.status = SessionStatus::Paused,
                     TrainEvent::Continued => self.status = SessionStatus::Running,
-                    TrainEvent::Cancelled { next_step } => self.status = SessionStatus::Stopped { next_step: *next_step },
+                    TrainEvent::Cancelled { next_step } => {
+                        self.status = SessionStatus::Stopped {
+                            next_step: *next_step,
+                        }
+                    }
                     TrainEvent::Finished { .. } => self.status = SessionStatus::Finished,
-                    TrainEvent::Failed { message } => self.status = SessionStatus::Failed(message.clone()),
+                    TrainEvent::Failed { message } => {
+                        self.status = SessionStatus::Failed(message.clone())
+                    }
                     _ => {}
                 }
-                if let TrainEvent::Started { total_steps, start_step, .. } = &event {
-                    self.progress = Some(StepProgress { done: *start_step, total: *total_steps, epoch: 0, images_per_sec: 0.0, eta_secs: f64::NAN });
+                if let TrainEvent::Started {
+                    total_steps,
+                    start_step,
+                    ..
+                } = &event
+                {
+                    self.progress = Some(StepProgress {
+                        done: *start_step,
+                        total: *total_steps,
+                        epoch: 0,
+                        images_per_sec: 0.0,
+                        eta_secs: f64::NAN,
+                    });
                 }
                 self.received.push(event.clone());
                 Some(event)

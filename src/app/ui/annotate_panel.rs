@@ -20,7 +20,9 @@ pub fn shortcuts(ctx: &egui::Context, app: &mut SegApp, commands: &mut CommandQu
     let a = &mut app.annotation;
     ctx.input_mut(|i| {
         // Redo before undo: Ctrl+Shift+Z would also match a plain Ctrl+Z check.
-        if i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z) || i.consume_key(Modifiers::COMMAND, Key::Y) {
+        if i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z)
+            || i.consume_key(Modifiers::COMMAND, Key::Y)
+        {
             annotate(commands, AnnotateCommand::Redo);
         }
         if i.consume_key(Modifiers::COMMAND, Key::Z) {
@@ -29,7 +31,13 @@ pub fn shortcuts(ctx: &egui::Context, app: &mut SegApp, commands: &mut CommandQu
         if i.consume_key(Modifiers::COMMAND, Key::S) {
             annotate(commands, AnnotateCommand::Save);
         }
-        for (key, tool) in [(Key::B, Tool::Brush), (Key::E, Tool::Eraser), (Key::F, Tool::Fill), (Key::P, Tool::Polygon), (Key::T, Tool::TakePrediction)] {
+        for (key, tool) in [
+            (Key::B, Tool::Brush),
+            (Key::E, Tool::Eraser),
+            (Key::F, Tool::Fill),
+            (Key::P, Tool::Polygon),
+            (Key::T, Tool::TakePrediction),
+        ] {
             if i.consume_key(Modifiers::NONE, key) {
                 a.tool = tool;
                 a.active = true;
@@ -61,10 +69,13 @@ pub fn shortcuts(ctx: &egui::Context, app: &mut SegApp, commands: &mut CommandQu
 /// The tools section of the right panel.
 pub fn annotate_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut CommandQueue) {
     ui.heading("edit mask");
-    let (dirty_here, can_undo, can_redo) = app.current_edit().map_or((false, false, false), |e| (e.is_dirty(), e.history.can_undo(), e.history.can_redo()));
+    let (dirty_here, can_undo, can_redo) = app.current_edit().map_or((false, false, false), |e| {
+        (e.is_dirty(), e.history.can_undo(), e.history.can_redo())
+    });
     let a = &mut app.annotation;
     ui.horizontal(|ui| {
-        ui.checkbox(&mut a.active, "edit mode (M)").on_hover_text("drag edits instead of panning; right or middle drag pans");
+        ui.checkbox(&mut a.active, "edit mode (M)")
+            .on_hover_text("drag edits instead of panning; right or middle drag pans");
         if ui.small_button("help (H)").clicked() {
             a.show_help = !a.show_help;
         }
@@ -77,7 +88,11 @@ pub fn annotate_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut CommandQu
             }
         }
     });
-    ui.add(egui::Slider::new(&mut a.radius, RADIUS_RANGE.0..=RADIUS_RANGE.1).logarithmic(true).text("brush radius ([ ])"));
+    ui.add(
+        egui::Slider::new(&mut a.radius, RADIUS_RANGE.0..=RADIUS_RANGE.1)
+            .logarithmic(true)
+            .text("brush radius ([ ])"),
+    );
     if a.tool == Tool::Polygon && !a.polygon.is_empty() {
         ui.horizontal(|ui| {
             ui.label(format!("{} vertices", a.polygon.len()));
@@ -87,10 +102,16 @@ pub fn annotate_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut CommandQu
         });
     }
     ui.horizontal(|ui| {
-        if ui.add_enabled(can_undo, egui::Button::new("undo")).clicked() {
+        if ui
+            .add_enabled(can_undo, egui::Button::new("undo"))
+            .clicked()
+        {
             annotate(commands, AnnotateCommand::Undo);
         }
-        if ui.add_enabled(can_redo, egui::Button::new("redo")).clicked() {
+        if ui
+            .add_enabled(can_redo, egui::Button::new("redo"))
+            .clicked()
+        {
             annotate(commands, AnnotateCommand::Redo);
         }
         if ui.button("take whole prediction").clicked() {
@@ -101,7 +122,13 @@ pub fn annotate_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut CommandQu
         }
     });
     ui.horizontal(|ui| {
-        if ui.add_enabled(dirty_here, egui::Button::new("save mask")).on_hover_text("0/255 PNG in the masks folder; the previous version goes to .seglens/backups").clicked() {
+        if ui
+            .add_enabled(dirty_here, egui::Button::new("save mask"))
+            .on_hover_text(
+                "0/255 PNG in the masks folder; the previous version goes to .seglens/backups",
+            )
+            .clicked()
+        {
             annotate(commands, AnnotateCommand::Save);
         }
         if dirty_here {
@@ -113,7 +140,13 @@ pub fn annotate_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut CommandQu
         }
     });
     if !a.recovered.is_empty() {
-        ui.colored_label(ui.visuals().warn_fg_color, format!("{} image(s) have unsaved edits from an earlier session", a.recovered.len()));
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!(
+                "{} image(s) have unsaved edits from an earlier session",
+                a.recovered.len()
+            ),
+        );
         ui.horizontal(|ui| {
             if ui.button("restore unsaved edits").clicked() {
                 annotate(commands, AnnotateCommand::RestoreRecovered);
@@ -129,32 +162,43 @@ pub fn annotate_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut CommandQu
 pub fn dialogs_ui(ctx: &egui::Context, app: &mut SegApp, commands: &mut CommandQueue) {
     let mut help = app.annotation.show_help;
     if help {
-        egui::Window::new("annotation shortcuts").open(&mut help).collapsible(false).resizable(false).show(ctx, |ui| {
-            egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
-                for (keys, action) in SHORTCUTS {
-                    ui.monospace(keys);
-                    ui.label(action);
-                    ui.end_row();
-                }
+        egui::Window::new("annotation shortcuts")
+            .open(&mut help)
+            .collapsible(false)
+            .resizable(false)
+            .show(ctx, |ui| {
+                egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
+                    for (keys, action) in SHORTCUTS {
+                        ui.monospace(keys);
+                        ui.label(action);
+                        ui.end_row();
+                    }
+                });
             });
-        });
         app.annotation.show_help = help;
     }
     if let Some(path) = &app.annotation.pending_open {
         let n = app.annotation.dirty_count();
-        egui::Window::new("unsaved edits").collapsible(false).resizable(false).anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0]).show(ctx, |ui| {
-            ui.label(format!("{n} image(s) have unsaved mask edits. Open {} anyway?", path.display()));
-            ui.horizontal(|ui| {
-                if ui.button("save all and open").clicked() {
-                    commands.push(AppCommand::ConfirmOpen { save_first: true });
-                }
-                if ui.button("discard edits and open").clicked() {
-                    commands.push(AppCommand::ConfirmOpen { save_first: false });
-                }
-                if ui.button("keep editing").clicked() {
-                    commands.push(AppCommand::CancelOpen);
-                }
+        egui::Window::new("unsaved edits")
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+            .show(ctx, |ui| {
+                ui.label(format!(
+                    "{n} image(s) have unsaved mask edits. Open {} anyway?",
+                    path.display()
+                ));
+                ui.horizontal(|ui| {
+                    if ui.button("save all and open").clicked() {
+                        commands.push(AppCommand::ConfirmOpen { save_first: true });
+                    }
+                    if ui.button("discard edits and open").clicked() {
+                        commands.push(AppCommand::ConfirmOpen { save_first: false });
+                    }
+                    if ui.button("keep editing").clicked() {
+                        commands.push(AppCommand::CancelOpen);
+                    }
+                });
             });
-        });
     }
 }

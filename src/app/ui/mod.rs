@@ -7,8 +7,8 @@ pub mod dataset_panel;
 pub mod notifications;
 pub mod threshold_view;
 pub mod tools_panel;
-pub mod training_panel;
 pub mod top_bar;
+pub mod training_panel;
 pub mod viewer;
 
 use super::command::CommandQueue;
@@ -56,7 +56,9 @@ pub fn app_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut CommandQueue) 
             .open(&mut open)
             .default_size([760.0, 640.0])
             .vscroll(false)
-            .show(&ctx, |ui| training_panel::training_panel_ui(ui, app, commands));
+            .show(&ctx, |ui| {
+                training_panel::training_panel_ui(ui, app, commands)
+            });
         if !open {
             commands.push(super::command::AppCommand::ToggleTraining);
         }
@@ -84,9 +86,20 @@ pub fn about_ui(ui: &mut egui::Ui) {
 
 fn status_bar_ui(ui: &mut egui::Ui, app: &SegApp) {
     ui.horizontal(|ui| {
-        ui.label(format!("inference on {}", if app.state.device_notice.is_empty() { "…" } else { &app.state.device_notice }));
+        ui.label(format!(
+            "inference on {}",
+            if app.state.device_notice.is_empty() {
+                "…"
+            } else {
+                &app.state.device_notice
+            }
+        ));
         ui.separator();
-        ui.label(if app.state.gpu_overlays { "overlays: wgpu shader" } else { "overlays: cpu" });
+        ui.label(if app.state.gpu_overlays {
+            "overlays: wgpu shader"
+        } else {
+            "overlays: cpu"
+        });
         ui.separator();
         if let Some(r) = &app.state.readout {
             let mut s = format!("({}, {}) {:.1} {}", r.x, r.y, r.value, r.unit);

@@ -6,7 +6,9 @@ use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, Points, Span, VLine};
 
 use crate::app::evaluation::format_score;
 use crate::app::seg_app::SegApp;
-use crate::metrics::{Metric, STABLE_BAND_TOLERANCE, best_threshold, stable_band, sweep_thresholds};
+use crate::metrics::{
+    Metric, STABLE_BAND_TOLERANCE, best_threshold, stable_band, sweep_thresholds,
+};
 
 const METRICS: [(Metric, &str); 4] = [
     (Metric::Dice, "dice"),
@@ -65,16 +67,23 @@ pub fn threshold_view_ui(ui: &mut egui::Ui, app: &mut SegApp) {
                 for (k, (metric, name)) in METRICS.iter().enumerate() {
                     if let Some(e) = &image {
                         let pts: Vec<[f64; 2]> = (0..19)
-                            .filter_map(|i| e.scores_at(i).get(*metric).map(|v| [f64::from(ts[i]), v]))
+                            .filter_map(|i| {
+                                e.scores_at(i).get(*metric).map(|v| [f64::from(ts[i]), v])
+                            })
                             .collect();
-                        plot.line(Line::new(format!("{name} (image)"), PlotPoints::from(pts)).color(colors[k]));
+                        plot.line(
+                            Line::new(format!("{name} (image)"), PlotPoints::from(pts))
+                                .color(colors[k]),
+                        );
                     }
                     if let Some(d) = &dataset {
                         let pts: Vec<[f64; 2]> = d
                             .sweep
                             .per_threshold
                             .iter()
-                            .filter_map(|t| t.pooled.get(*metric).map(|v| [f64::from(t.threshold), v]))
+                            .filter_map(|t| {
+                                t.pooled.get(*metric).map(|v| [f64::from(t.threshold), v])
+                            })
                             .collect();
                         plot.line(
                             Line::new(format!("{name} (dataset)"), PlotPoints::from(pts))
@@ -83,7 +92,10 @@ pub fn threshold_view_ui(ui: &mut egui::Ui, app: &mut SegApp) {
                         );
                     }
                 }
-                plot.vline(VLine::new(format!("threshold {threshold:.2}"), f64::from(threshold)));
+                plot.vline(VLine::new(
+                    format!("threshold {threshold:.2}"),
+                    f64::from(threshold),
+                ));
             });
         Plot::new("reliability diagram")
             .legend(Legend::default())
@@ -96,7 +108,13 @@ pub fn threshold_view_ui(ui: &mut egui::Ui, app: &mut SegApp) {
             .x_axis_label("mean confidence")
             .y_axis_label("foreground frequency")
             .show(&mut cols[1], |plot| {
-                plot.line(Line::new("perfect calibration", PlotPoints::from(vec![[0.0, 0.0], [1.0, 1.0]])).color(egui::Color32::GRAY));
+                plot.line(
+                    Line::new(
+                        "perfect calibration",
+                        PlotPoints::from(vec![[0.0, 0.0], [1.0, 1.0]]),
+                    )
+                    .color(egui::Color32::GRAY),
+                );
                 if let Some(e) = &image {
                     let r = e.calibration.report();
                     let pts: Vec<[f64; 2]> = r
@@ -104,8 +122,18 @@ pub fn threshold_view_ui(ui: &mut egui::Ui, app: &mut SegApp) {
                         .iter()
                         .filter_map(|b| Some([b.mean_confidence?, b.foreground_frequency?]))
                         .collect();
-                    plot.line(Line::new(format!("image (ece {})", format_score(r.ece)), PlotPoints::from(pts.clone())).color(colors[1]));
-                    plot.points(Points::new("image bins", PlotPoints::from(pts)).radius(3.0).color(colors[1]));
+                    plot.line(
+                        Line::new(
+                            format!("image (ece {})", format_score(r.ece)),
+                            PlotPoints::from(pts.clone()),
+                        )
+                        .color(colors[1]),
+                    );
+                    plot.points(
+                        Points::new("image bins", PlotPoints::from(pts))
+                            .radius(3.0)
+                            .color(colors[1]),
+                    );
                 }
                 if let Some(d) = &dataset {
                     let pts: Vec<[f64; 2]> = d
@@ -115,9 +143,12 @@ pub fn threshold_view_ui(ui: &mut egui::Ui, app: &mut SegApp) {
                         .filter_map(|b| Some([b.mean_confidence?, b.foreground_frequency?]))
                         .collect();
                     plot.line(
-                        Line::new(format!("dataset (ece {})", format_score(d.calibration.ece)), PlotPoints::from(pts))
-                            .color(colors[0])
-                            .style(LineStyle::dashed_loose()),
+                        Line::new(
+                            format!("dataset (ece {})", format_score(d.calibration.ece)),
+                            PlotPoints::from(pts),
+                        )
+                        .color(colors[0])
+                        .style(LineStyle::dashed_loose()),
                     );
                 }
             });

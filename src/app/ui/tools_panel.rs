@@ -69,8 +69,16 @@ pub fn tools_panel_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut Comman
 
     ui.separator();
     ui.strong("current image");
-    let has_pred = app.panes_rt.first().and_then(|r| r.data.as_ref()).is_some_and(|d| d.prob.is_some());
-    let has_gt = app.panes_rt.first().and_then(|r| r.data.as_ref()).is_some_and(|d| d.gt.is_some());
+    let has_pred = app
+        .panes_rt
+        .first()
+        .and_then(|r| r.data.as_ref())
+        .is_some_and(|d| d.prob.is_some());
+    let has_gt = app
+        .panes_rt
+        .first()
+        .and_then(|r| r.data.as_ref())
+        .is_some_and(|d| d.gt.is_some());
     match app.current_scores() {
         Some(s) => {
             for line in metric_lines(&s) {
@@ -90,9 +98,14 @@ pub fn tools_panel_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut Comman
         }
     }
     if let Some(e) = app.dataset_eval.eval.as_ref()
-        && let Some(b) = &e.sweep.best {
-            ui.weak(format!("dataset best threshold {:.2} (dice {})", b.threshold, format_score(Some(b.dice))));
-        }
+        && let Some(b) = &e.sweep.best
+    {
+        ui.weak(format!(
+            "dataset best threshold {:.2} (dice {})",
+            b.threshold,
+            format_score(Some(b.dice))
+        ));
+    }
 
     ui.separator();
     super::annotate_panel::annotate_ui(ui, app, commands);
@@ -115,7 +128,13 @@ pub fn tools_panel_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut Comman
     if o.error.visible {
         ui.horizontal(|ui| {
             use crate::app::render::cpu::{FN_RGB, FP_RGB, TP_RGB};
-            let c = |v: [f32; 3]| egui::Color32::from_rgb((v[0] * 255.0) as u8, (v[1] * 255.0) as u8, (v[2] * 255.0) as u8);
+            let c = |v: [f32; 3]| {
+                egui::Color32::from_rgb(
+                    (v[0] * 255.0) as u8,
+                    (v[1] * 255.0) as u8,
+                    (v[2] * 255.0) as u8,
+                )
+            };
             ui.colored_label(c(TP_RGB), "tp");
             ui.colored_label(c(FP_RGB), "fp");
             ui.colored_label(c(FN_RGB), "fn");
@@ -148,7 +167,11 @@ pub fn tools_panel_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut Comman
             ui.label("level");
             ui.add(egui::DragValue::new(&mut w.center).speed(2.0));
             ui.label("width");
-            ui.add(egui::DragValue::new(&mut w.width).speed(2.0).range(1.0..=10000.0));
+            ui.add(
+                egui::DragValue::new(&mut w.width)
+                    .speed(2.0)
+                    .range(1.0..=10000.0),
+            );
             ui.label(&l.image.unit);
         });
         app.state.window = Some(w);
@@ -160,13 +183,23 @@ pub fn tools_panel_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut Comman
     ui.strong("side by side");
     ui.horizontal(|ui| {
         for n in 1..=MAX_PANES {
-            let label = if n == 1 { "1 pane".to_owned() } else { format!("{n} panes") };
-            if ui.selectable_label(app.state.panes.len() == n, label).clicked() {
+            let label = if n == 1 {
+                "1 pane".to_owned()
+            } else {
+                format!("{n} panes")
+            };
+            if ui
+                .selectable_label(app.state.panes.len() == n, label)
+                .clicked()
+            {
                 commands.push(AppCommand::SetPaneCount(n));
             }
         }
     });
-    ui.checkbox(&mut app.settings.linked_panes, "link zoom, pan and threshold");
+    ui.checkbox(
+        &mut app.settings.linked_panes,
+        "link zoom, pan and threshold",
+    );
     if ui.button("fit all").clicked() {
         commands.push(AppCommand::FitAll);
     }

@@ -35,8 +35,16 @@ pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut CommandQue
                 }
             }
         });
-        let label = if app.training.is_training() { "training (running)" } else { "training" };
-        if ui.selectable_label(app.training.open, label).on_hover_text("train a model on datasets, watch its curves").clicked() {
+        let label = if app.training.is_training() {
+            "training (running)"
+        } else {
+            "training"
+        };
+        if ui
+            .selectable_label(app.training.open, label)
+            .on_hover_text("train a model on datasets, watch its curves")
+            .clicked()
+        {
             commands.push(AppCommand::ToggleTraining);
         }
         if ui.button("about").clicked() {
@@ -53,20 +61,39 @@ pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut CommandQue
             .selected_text(current_name)
             .show_ui(ui, |ui| {
                 for m in &app.state.models {
-                    if ui.selectable_label(current.as_ref() == Some(&m.id), &m.name).clicked() {
+                    if ui
+                        .selectable_label(current.as_ref() == Some(&m.id), &m.name)
+                        .clicked()
+                    {
                         commands.push(AppCommand::SelectModel(m.id.clone()));
                     }
                 }
             });
         let has_model = current.is_some();
-        if ui.add_enabled(has_model && app.state.current.is_some(), egui::Button::new("run on image")).clicked() {
+        if ui
+            .add_enabled(
+                has_model && app.state.current.is_some(),
+                egui::Button::new("run on image"),
+            )
+            .clicked()
+        {
             commands.push(AppCommand::RunInference(InferScope::Current));
         }
-        if ui.add_enabled(has_model && !app.state.entries.is_empty(), egui::Button::new("run on dataset")).clicked() {
+        if ui
+            .add_enabled(
+                has_model && !app.state.entries.is_empty(),
+                egui::Button::new("run on dataset"),
+            )
+            .clicked()
+        {
             commands.push(AppCommand::RunInference(InferScope::Dataset));
         }
         if let Some(p) = &app.state.inference {
-            let frac = if p.total == 0 { 0.0 } else { p.done as f32 / p.total as f32 };
+            let frac = if p.total == 0 {
+                0.0
+            } else {
+                p.done as f32 / p.total as f32
+            };
             ui.add(
                 egui::ProgressBar::new(frac)
                     .desired_width(140.0)

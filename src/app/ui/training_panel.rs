@@ -35,23 +35,36 @@ pub fn training_panel_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut Com
     let dataset = app.state.dataset_path.clone();
     let t = &mut app.training;
     egui::ScrollArea::vertical().show(ui, |ui| {
-        egui::CollapsingHeader::new("settings").default_open(true).show(ui, |ui| settings_ui(ui, t, dataset.as_deref(), commands));
+        egui::CollapsingHeader::new("settings")
+            .default_open(true)
+            .show(ui, |ui| settings_ui(ui, t, dataset.as_deref(), commands));
         ui.separator();
         session_ui(ui, t, commands);
         ui.separator();
         curves_ui(ui, t);
         ui.separator();
-        egui::CollapsingHeader::new("runs").default_open(true).show(ui, |ui| runs_ui(ui, t, commands));
+        egui::CollapsingHeader::new("runs")
+            .default_open(true)
+            .show(ui, |ui| runs_ui(ui, t, commands));
     });
 }
 
-fn settings_ui(ui: &mut egui::Ui, t: &mut TrainingState, open_dataset: Option<&std::path::Path>, commands: &mut CommandQueue) {
+fn settings_ui(
+    ui: &mut egui::Ui,
+    t: &mut TrainingState,
+    open_dataset: Option<&std::path::Path>,
+    commands: &mut CommandQueue,
+) {
     let f = &mut t.form;
     ui.label("datasets (several = MIX)");
     let mut remove = None;
     for (i, d) in f.datasets.iter().enumerate() {
         ui.horizontal(|ui| {
-            if ui.small_button("remove").on_hover_text("remove this dataset").clicked() {
+            if ui
+                .small_button("remove")
+                .on_hover_text("remove this dataset")
+                .clicked()
+            {
                 remove = Some(i);
             }
             ui.monospace(d.display().to_string());
@@ -61,72 +74,121 @@ fn settings_ui(ui: &mut egui::Ui, t: &mut TrainingState, open_dataset: Option<&s
         f.datasets.remove(i);
     }
     ui.horizontal(|ui| {
-        ui.add(egui::TextEdit::singleline(&mut f.dataset_input).hint_text("dataset folder").desired_width(260.0));
+        ui.add(
+            egui::TextEdit::singleline(&mut f.dataset_input)
+                .hint_text("dataset folder")
+                .desired_width(260.0),
+        );
         if ui.button("add").clicked() && !f.dataset_input.trim().is_empty() {
             f.add_dataset(f.dataset_input.trim().into());
             f.dataset_input.clear();
         }
         if let Some(p) = open_dataset
-            && ui.add_enabled(!f.datasets.iter().any(|d| d == p), egui::Button::new("add open dataset")).clicked() {
-                f.add_dataset(p.to_path_buf());
-            }
-    });
-    egui::Grid::new("training settings").num_columns(4).spacing([12.0, 4.0]).show(ui, |ui| {
-        ui.label("variant");
-        egui::ComboBox::from_id_salt("variant").selected_text(f.variant.paper_name()).show_ui(ui, |ui| {
-            for v in Variant::ALL {
-                ui.selectable_value(&mut f.variant, v, v.paper_name());
-            }
-        });
-        ui.label("image size");
-        ui.add(egui::DragValue::new(&mut f.size).range(16..=1024).speed(16.0));
-        ui.end_row();
-        ui.label("epochs");
-        ui.add(egui::DragValue::new(&mut f.epochs).range(1..=10_000));
-        ui.label("batch size");
-        ui.add(egui::DragValue::new(&mut f.batch_size).range(1..=256));
-        ui.end_row();
-        ui.label("optimiser");
-        let before = f.optimizer;
-        egui::ComboBox::from_id_salt("optimiser").selected_text(if f.optimizer == OptimizerChoice::Sgd { "SGD (recipe)" } else { "AdamW" }).show_ui(ui, |ui| {
-            ui.selectable_value(&mut f.optimizer, OptimizerChoice::Sgd, "SGD (recipe)");
-            ui.selectable_value(&mut f.optimizer, OptimizerChoice::Adamw, "AdamW");
-        });
-        if f.optimizer != before {
-            f.lr = f.optimizer.default_lr();
+            && ui
+                .add_enabled(
+                    !f.datasets.iter().any(|d| d == p),
+                    egui::Button::new("add open dataset"),
+                )
+                .clicked()
+        {
+            f.add_dataset(p.to_path_buf());
         }
-        ui.label("learning rate");
-        ui.add(egui::DragValue::new(&mut f.lr).range(1e-6..=1.0).speed(1e-4).max_decimals(6));
-        ui.end_row();
-        ui.label("validation");
-        ui.add(egui::Slider::new(&mut f.val_fraction, 0.05..=0.5).fixed_decimals(2));
-        ui.label("test");
-        ui.add(egui::Slider::new(&mut f.test_fraction, 0.0..=0.4).fixed_decimals(2));
-        ui.end_row();
-        ui.label("seed");
-        ui.add(egui::DragValue::new(&mut f.seed));
-        ui.label("device");
-        egui::ComboBox::from_id_salt("training device").selected_text(device_label(f.device)).show_ui(ui, |ui| {
-            for d in [BackendRequest::Auto, BackendRequest::Cpu, BackendRequest::Wgpu] {
-                ui.selectable_value(&mut f.device, d, device_label(d));
-            }
-        });
-        ui.end_row();
-        ui.checkbox(&mut f.augment, "augment (rot90/flip)");
-        ui.checkbox(&mut f.group_by_patient, "split by patient");
-        ui.label("checkpoint every");
-        ui.add(egui::DragValue::new(&mut f.save_every).range(0..=100_000).suffix(" steps"));
-        ui.end_row();
-        ui.label("run name");
-        ui.add(egui::TextEdit::singleline(&mut f.run_name).hint_text("generated").desired_width(160.0));
-        ui.checkbox(&mut f.single_step, "single-step").on_hover_text("each step waits for the step button (debugging)");
-        ui.end_row();
     });
+    egui::Grid::new("training settings")
+        .num_columns(4)
+        .spacing([12.0, 4.0])
+        .show(ui, |ui| {
+            ui.label("variant");
+            egui::ComboBox::from_id_salt("variant")
+                .selected_text(f.variant.paper_name())
+                .show_ui(ui, |ui| {
+                    for v in Variant::ALL {
+                        ui.selectable_value(&mut f.variant, v, v.paper_name());
+                    }
+                });
+            ui.label("image size");
+            ui.add(
+                egui::DragValue::new(&mut f.size)
+                    .range(16..=1024)
+                    .speed(16.0),
+            );
+            ui.end_row();
+            ui.label("epochs");
+            ui.add(egui::DragValue::new(&mut f.epochs).range(1..=10_000));
+            ui.label("batch size");
+            ui.add(egui::DragValue::new(&mut f.batch_size).range(1..=256));
+            ui.end_row();
+            ui.label("optimiser");
+            let before = f.optimizer;
+            egui::ComboBox::from_id_salt("optimiser")
+                .selected_text(if f.optimizer == OptimizerChoice::Sgd {
+                    "SGD (recipe)"
+                } else {
+                    "AdamW"
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut f.optimizer, OptimizerChoice::Sgd, "SGD (recipe)");
+                    ui.selectable_value(&mut f.optimizer, OptimizerChoice::Adamw, "AdamW");
+                });
+            if f.optimizer != before {
+                f.lr = f.optimizer.default_lr();
+            }
+            ui.label("learning rate");
+            ui.add(
+                egui::DragValue::new(&mut f.lr)
+                    .range(1e-6..=1.0)
+                    .speed(1e-4)
+                    .max_decimals(6),
+            );
+            ui.end_row();
+            ui.label("validation");
+            ui.add(egui::Slider::new(&mut f.val_fraction, 0.05..=0.5).fixed_decimals(2));
+            ui.label("test");
+            ui.add(egui::Slider::new(&mut f.test_fraction, 0.0..=0.4).fixed_decimals(2));
+            ui.end_row();
+            ui.label("seed");
+            ui.add(egui::DragValue::new(&mut f.seed));
+            ui.label("device");
+            egui::ComboBox::from_id_salt("training device")
+                .selected_text(device_label(f.device))
+                .show_ui(ui, |ui| {
+                    for d in [
+                        BackendRequest::Auto,
+                        BackendRequest::Cpu,
+                        BackendRequest::Wgpu,
+                    ] {
+                        ui.selectable_value(&mut f.device, d, device_label(d));
+                    }
+                });
+            ui.end_row();
+            ui.checkbox(&mut f.augment, "augment (rot90/flip)");
+            ui.checkbox(&mut f.group_by_patient, "split by patient");
+            ui.label("checkpoint every");
+            ui.add(
+                egui::DragValue::new(&mut f.save_every)
+                    .range(0..=100_000)
+                    .suffix(" steps"),
+            );
+            ui.end_row();
+            ui.label("run name");
+            ui.add(
+                egui::TextEdit::singleline(&mut f.run_name)
+                    .hint_text("generated")
+                    .desired_width(160.0),
+            );
+            ui.checkbox(&mut f.single_step, "single-step")
+                .on_hover_text("each step waits for the step button (debugging)");
+            ui.end_row();
+        });
     ui.horizontal(|ui| {
         ui.weak(format!("runs folder: {}", t.runs_root.display()));
     });
     ui.horizontal(|ui| {
-        if ui.add_enabled(!t.planning, egui::Button::new("estimate")).on_hover_text("split counts and a step timed on the first batch").clicked() {
+        if ui
+            .add_enabled(!t.planning, egui::Button::new("estimate"))
+            .on_hover_text("split counts and a step timed on the first batch")
+            .clicked()
+        {
             push(commands, TrainingCommand::Plan);
         }
         if t.planning {
@@ -134,14 +196,22 @@ fn settings_ui(ui: &mut egui::Ui, t: &mut TrainingState, open_dataset: Option<&s
         }
         let problem = t.form.problem();
         let can_start = problem.is_none() && !t.is_training();
-        if ui.add_enabled(can_start, egui::Button::new("start")).on_disabled_hover_text(problem.unwrap_or_else(|| "a run is going".into())).clicked() {
+        if ui
+            .add_enabled(can_start, egui::Button::new("start"))
+            .on_disabled_hover_text(problem.unwrap_or_else(|| "a run is going".into()))
+            .clicked()
+        {
             push(commands, TrainingCommand::Start);
         }
     });
     match &t.plan {
         Some(Ok(p)) => {
             let sets = format!("{} train / {} val / {} test pairs", p.train, p.val, p.test);
-            let data: Vec<String> = p.datasets.iter().map(|(n, k)| format!("{n} ({k})")).collect();
+            let data: Vec<String> = p
+                .datasets
+                .iter()
+                .map(|(n, k)| format!("{n} ({k})"))
+                .collect();
             ui.label(format!("{sets} from {}", data.join(" + ")));
             ui.label(format!(
                 "{} steps per epoch, {} steps; {:.2} s per step measured, about {} of training (validation adds to it) on {}",
@@ -173,33 +243,63 @@ fn session_ui(ui: &mut egui::Ui, t: &TrainingState, commands: &mut CommandQueue)
         return;
     };
     ui.horizontal(|ui| {
-        ui.strong(s.run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        ui.strong(
+            s.run_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
         ui.label(format!("status: {}", s.status.label()));
     });
     progress_ui(ui, s);
     ui.horizontal(|ui| {
         let active = s.is_active();
         let paused = s.status == SessionStatus::Paused;
-        if ui.add_enabled(active && !paused, egui::Button::new("pause")).clicked() {
+        if ui
+            .add_enabled(active && !paused, egui::Button::new("pause"))
+            .clicked()
+        {
             push(commands, TrainingCommand::Pause);
         }
-        if ui.add_enabled(active && paused, egui::Button::new("continue")).clicked() {
+        if ui
+            .add_enabled(active && paused, egui::Button::new("continue"))
+            .clicked()
+        {
             push(commands, TrainingCommand::Continue);
         }
-        if ui.add_enabled(active && t.form.single_step, egui::Button::new("step")).on_disabled_hover_text("tick single-step before starting to step through a run").clicked() {
+        if ui
+            .add_enabled(active && t.form.single_step, egui::Button::new("step"))
+            .on_disabled_hover_text("tick single-step before starting to step through a run")
+            .clicked()
+        {
             push(commands, TrainingCommand::Step);
         }
-        if ui.add_enabled(active, egui::Button::new("stop")).on_hover_text("stops after this step and saves a resumable checkpoint").clicked() {
+        if ui
+            .add_enabled(active, egui::Button::new("stop"))
+            .on_hover_text("stops after this step and saves a resumable checkpoint")
+            .clicked()
+        {
             push(commands, TrainingCommand::Cancel);
         }
-        let resumable = !active && matches!(s.status, SessionStatus::Stopped { .. } | SessionStatus::Failed(_));
-        if ui.add_enabled(resumable, egui::Button::new("resume run")).clicked() {
+        let resumable = !active
+            && matches!(
+                s.status,
+                SessionStatus::Stopped { .. } | SessionStatus::Failed(_)
+            );
+        if ui
+            .add_enabled(resumable, egui::Button::new("resume run"))
+            .clicked()
+        {
             push(commands, TrainingCommand::Resume(s.run_dir.clone()));
         }
         if let Some(best) = &s.best_checkpoint
-            && ui.button("view best model").on_hover_text("open the best checkpoint so far in the viewer").clicked() {
-                push(commands, TrainingCommand::UseModel(best.clone()));
-            }
+            && ui
+                .button("view best model")
+                .on_hover_text("open the best checkpoint so far in the viewer")
+                .clicked()
+        {
+            push(commands, TrainingCommand::UseModel(best.clone()));
+        }
     });
     if !s.device.is_empty() {
         ui.weak(format!("on {}", s.device));
@@ -208,7 +308,11 @@ fn session_ui(ui: &mut egui::Ui, t: &TrainingState, commands: &mut CommandQueue)
 
 fn progress_ui(ui: &mut egui::Ui, s: &TrainingSession) {
     let Some(p) = s.progress else { return };
-    let frac = if p.total == 0 { 0.0 } else { p.done as f32 / p.total as f32 };
+    let frac = if p.total == 0 {
+        0.0
+    } else {
+        p.done as f32 / p.total as f32
+    };
     let text = format!(
         "epoch {} · step {}/{} · {:.1} img/s · ETA {}",
         p.epoch + 1,
@@ -221,7 +325,14 @@ fn progress_ui(ui: &mut egui::Ui, s: &TrainingSession) {
 }
 
 /// Names of the plotted series, in order (tests look them up).
-pub const SERIES: [&str; 6] = ["train loss", "train loss (smoothed)", "val loss", "val IoU", "val F1 (Dice)", "learning rate"];
+pub const SERIES: [&str; 6] = [
+    "train loss",
+    "train loss (smoothed)",
+    "val loss",
+    "val IoU",
+    "val F1 (Dice)",
+    "learning rate",
+];
 
 fn curves_ui(ui: &mut egui::Ui, t: &TrainingState) {
     let Some(c) = t.curves() else {
@@ -231,34 +342,84 @@ fn curves_ui(ui: &mut egui::Ui, t: &TrainingState) {
     let compare = t.compare.as_ref();
     let height = 150.0;
     ui.label("loss per step");
-    Plot::new("training loss").legend(Legend::default()).height(height).x_axis_label("step").show(ui, |plot| {
-        plot.line(Line::new(SERIES[0], PlotPoints::from(c.loss.clone())).color(egui::Color32::from_gray(150)).width(1.0));
-        plot.line(Line::new(SERIES[1], PlotPoints::from(c.smoothed_loss())).width(2.0));
-        plot.points(Points::new(SERIES[2], PlotPoints::from(c.val_loss_on_steps())).radius(3.5));
-        if let Some((name, other)) = compare {
-            plot.line(Line::new(format!("{name}: train loss (smoothed)"), PlotPoints::from(other.smoothed_loss())).style(LineStyle::dashed_loose()));
-        }
-    });
+    Plot::new("training loss")
+        .legend(Legend::default())
+        .height(height)
+        .x_axis_label("step")
+        .show(ui, |plot| {
+            plot.line(
+                Line::new(SERIES[0], PlotPoints::from(c.loss.clone()))
+                    .color(egui::Color32::from_gray(150))
+                    .width(1.0),
+            );
+            plot.line(Line::new(SERIES[1], PlotPoints::from(c.smoothed_loss())).width(2.0));
+            plot.points(
+                Points::new(SERIES[2], PlotPoints::from(c.val_loss_on_steps())).radius(3.5),
+            );
+            if let Some((name, other)) = compare {
+                plot.line(
+                    Line::new(
+                        format!("{name}: train loss (smoothed)"),
+                        PlotPoints::from(other.smoothed_loss()),
+                    )
+                    .style(LineStyle::dashed_loose()),
+                );
+            }
+        });
     ui.label("validation per epoch (pooled, threshold 0.5)");
-    Plot::new("validation metrics").legend(Legend::default()).height(height).x_axis_label("epoch").include_y(0.0).include_y(1.0).show(ui, |plot| {
-        plot.line(Line::new(SERIES[3], PlotPoints::from(c.epoch_series(|e| e.val_iou))));
-        plot.line(Line::new(SERIES[4], PlotPoints::from(c.epoch_series(|e| e.val_dice))));
-        if let Some(best) = c.best_epoch {
-            plot.vline(VLine::new(format!("best epoch {}", best + 1), (best + 1) as f64).style(LineStyle::dashed_dense()));
-        }
-        if let Some((name, other)) = compare {
-            plot.line(Line::new(format!("{name}: val IoU"), PlotPoints::from(other.epoch_series(|e| e.val_iou))).style(LineStyle::dashed_loose()));
-            plot.line(Line::new(format!("{name}: val F1 (Dice)"), PlotPoints::from(other.epoch_series(|e| e.val_dice))).style(LineStyle::dashed_loose()));
-        }
-    });
+    Plot::new("validation metrics")
+        .legend(Legend::default())
+        .height(height)
+        .x_axis_label("epoch")
+        .include_y(0.0)
+        .include_y(1.0)
+        .show(ui, |plot| {
+            plot.line(Line::new(
+                SERIES[3],
+                PlotPoints::from(c.epoch_series(|e| e.val_iou)),
+            ));
+            plot.line(Line::new(
+                SERIES[4],
+                PlotPoints::from(c.epoch_series(|e| e.val_dice)),
+            ));
+            if let Some(best) = c.best_epoch {
+                plot.vline(
+                    VLine::new(format!("best epoch {}", best + 1), (best + 1) as f64)
+                        .style(LineStyle::dashed_dense()),
+                );
+            }
+            if let Some((name, other)) = compare {
+                plot.line(
+                    Line::new(
+                        format!("{name}: val IoU"),
+                        PlotPoints::from(other.epoch_series(|e| e.val_iou)),
+                    )
+                    .style(LineStyle::dashed_loose()),
+                );
+                plot.line(
+                    Line::new(
+                        format!("{name}: val F1 (Dice)"),
+                        PlotPoints::from(other.epoch_series(|e| e.val_dice)),
+                    )
+                    .style(LineStyle::dashed_loose()),
+                );
+            }
+        });
     ui.label("learning rate");
-    Plot::new("learning rate").height(height * 0.6).x_axis_label("step").show(ui, |plot| {
-        plot.line(Line::new(SERIES[5], PlotPoints::from(c.lr.clone())));
-    });
+    Plot::new("learning rate")
+        .height(height * 0.6)
+        .x_axis_label("step")
+        .show(ui, |plot| {
+            plot.line(Line::new(SERIES[5], PlotPoints::from(c.lr.clone())));
+        });
 }
 
 fn best_text(c: &LiveCurves) -> String {
-    c.best_epoch.and_then(|b| c.epochs.iter().find(|e| e.epoch == b)).map_or("–".into(), |e| format!("{} ({:.3})", e.epoch + 1, e.val_iou))
+    c.best_epoch
+        .and_then(|b| c.epochs.iter().find(|e| e.epoch == b))
+        .map_or("–".into(), |e| {
+            format!("{} ({:.3})", e.epoch + 1, e.val_iou)
+        })
 }
 
 fn runs_ui(ui: &mut egui::Ui, t: &TrainingState, commands: &mut CommandQueue) {
@@ -278,34 +439,43 @@ fn runs_ui(ui: &mut egui::Ui, t: &TrainingState, commands: &mut CommandQueue) {
         return;
     }
     let active = t.session_dir().filter(|_| t.is_training());
-    egui::Grid::new("runs list").striped(true).num_columns(6).show(ui, |ui| {
-        for h in ["run", "status", "best epoch (val IoU)", "test Dice", "", ""] {
-            ui.strong(h);
-        }
-        ui.end_row();
-        for r in &t.runs {
-            ui.label(&r.name);
-            ui.label(r.status());
-            ui.label(r.best().map_or("–".into(), |(e, iou)| format!("{} ({iou:.3})", e + 1)));
-            ui.label(r.test_dice.map_or("–".into(), |d| format!("{d:.3}")));
-            ui.horizontal(|ui| {
-                if ui.small_button("curves").clicked() {
-                    push(commands, TrainingCommand::ShowRun(r.dir.clone()));
-                }
-                if ui.small_button("overlay").clicked() {
-                    push(commands, TrainingCommand::Compare(Some(r.dir.clone())));
-                }
-            });
-            ui.horizontal(|ui| {
-                let finished = r.state.as_ref().is_some_and(|s| s.finished);
-                if !finished && active != Some(r.dir.as_path()) && ui.small_button("resume").clicked() {
-                    push(commands, TrainingCommand::Resume(r.dir.clone()));
-                }
-                if r.has_best && ui.small_button("open model").clicked() {
-                    push(commands, TrainingCommand::UseModel(r.best_checkpoint()));
-                }
-            });
+    egui::Grid::new("runs list")
+        .striped(true)
+        .num_columns(6)
+        .show(ui, |ui| {
+            for h in ["run", "status", "best epoch (val IoU)", "test Dice", "", ""] {
+                ui.strong(h);
+            }
             ui.end_row();
-        }
-    });
+            for r in &t.runs {
+                ui.label(&r.name);
+                ui.label(r.status());
+                ui.label(
+                    r.best()
+                        .map_or("–".into(), |(e, iou)| format!("{} ({iou:.3})", e + 1)),
+                );
+                ui.label(r.test_dice.map_or("–".into(), |d| format!("{d:.3}")));
+                ui.horizontal(|ui| {
+                    if ui.small_button("curves").clicked() {
+                        push(commands, TrainingCommand::ShowRun(r.dir.clone()));
+                    }
+                    if ui.small_button("overlay").clicked() {
+                        push(commands, TrainingCommand::Compare(Some(r.dir.clone())));
+                    }
+                });
+                ui.horizontal(|ui| {
+                    let finished = r.state.as_ref().is_some_and(|s| s.finished);
+                    if !finished
+                        && active != Some(r.dir.as_path())
+                        && ui.small_button("resume").clicked()
+                    {
+                        push(commands, TrainingCommand::Resume(r.dir.clone()));
+                    }
+                    if r.has_best && ui.small_button("open model").clicked() {
+                        push(commands, TrainingCommand::UseModel(r.best_checkpoint()));
+                    }
+                });
+                ui.end_row();
+            }
+        });
 }

@@ -24,10 +24,19 @@ fn formats() -> PathBuf {
 fn ct_dicom_gives_hounsfield_units() {
     let s = dicom::read_dicom(&formats().join("CT_small.dcm")).unwrap();
     assert_eq!(s.modality, Modality::Ct);
-    assert_eq!((s.width, s.height, s.bits_stored, s.signed), (128, 128, 16, true));
-    assert_eq!((s.rescale_slope, s.rescale_intercept, s.has_rescale), (1.0, -1024.0, true));
+    assert_eq!(
+        (s.width, s.height, s.bits_stored, s.signed),
+        (128, 128, 16, true)
+    );
+    assert_eq!(
+        (s.rescale_slope, s.rescale_intercept, s.has_rescale),
+        (1.0, -1024.0, true)
+    );
     assert_eq!(s.pixel_spacing_mm, Some([0.661468, 0.661468]));
-    assert_eq!(s.image_position, Some([-158.135803, -179.035797, -75.699997]));
+    assert_eq!(
+        s.image_position,
+        Some([-158.135803, -179.035797, -75.699997])
+    );
     assert_eq!(s.transfer_syntax, "1.2.840.10008.1.2.1");
     assert_eq!(s.padding_value, Some(-2000));
     assert_eq!(s.window, None);
@@ -69,7 +78,10 @@ fn broken_dicom_files_are_errors() {
     let d = TempDir::new("baddicom");
     let empty = d.path().join("empty.dcm");
     std::fs::write(&empty, b"").unwrap();
-    assert_eq!(dicom::read_dicom(&empty).unwrap_err().to_string(), format!("file is empty (0 bytes): {}", empty.display()));
+    assert_eq!(
+        dicom::read_dicom(&empty).unwrap_err().to_string(),
+        format!("file is empty (0 bytes): {}", empty.display())
+    );
     let junk = d.path().join("junk.dcm");
     std::fs::write(&junk, vec![7u8; 300]).unwrap();
     let err = dicom::read_dicom(&junk).unwrap_err();
@@ -92,14 +104,24 @@ fn unsupported_transfer_syntax_is_named() {
     bytes[len_at..len_at + 2].copy_from_slice(&(to.len() as u16).to_le_bytes());
     bytes.extend_from_slice(to);
     bytes.extend_from_slice(&src[at + from.len()..]);
-    let group_len_at = bytes.windows(4).position(|w| w == [0x02, 0x00, 0x00, 0x00]).unwrap() + 8;
+    let group_len_at = bytes
+        .windows(4)
+        .position(|w| w == [0x02, 0x00, 0x00, 0x00])
+        .unwrap()
+        + 8;
     let old = u32::from_le_bytes(bytes[group_len_at..group_len_at + 4].try_into().unwrap());
     bytes[group_len_at..group_len_at + 4].copy_from_slice(&(old + 2).to_le_bytes());
     let p = d.path().join("j2k.dcm");
     std::fs::write(&p, bytes).unwrap();
     let err = dicom::read_dicom(&p).unwrap_err();
-    assert!(matches!(&err, DataError::DicomTransferSyntax { uid, .. } if uid == "1.2.840.10008.1.2.4.91"), "{err}");
-    assert!(err.to_string().starts_with("unsupported DICOM transfer syntax 1.2.840.10008.1.2.4.91 (JPEG 2000)"));
+    assert!(
+        matches!(&err, DataError::DicomTransferSyntax { uid, .. } if uid == "1.2.840.10008.1.2.4.91"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("unsupported DICOM transfer syntax 1.2.840.10008.1.2.4.91 (JPEG 2000)")
+    );
 }
 
 #[test]
@@ -107,9 +129,16 @@ fn dicom_folder_is_sorted_by_position_and_skips_junk() {
     let d = TempDir::new("series");
     let src = std::fs::read(formats().join("CT_small.dcm")).unwrap();
     let original = b"-75.699997";
-    let at = src.windows(original.len()).position(|w| w == original).unwrap();
+    let at = src
+        .windows(original.len())
+        .position(|w| w == original)
+        .unwrap();
     // File names in the opposite order of position.
-    for (name, z) in [("a.dcm", b"-70.699997"), ("b.dcm", b"-75.699997"), ("c.dcm", b"-80.699997")] {
+    for (name, z) in [
+        ("a.dcm", b"-70.699997"),
+        ("b.dcm", b"-75.699997"),
+        ("c.dcm", b"-80.699997"),
+    ] {
         let mut bytes = src.clone();
         bytes[at..at + z.len()].copy_from_slice(z);
         std::fs::write(d.path().join(name), bytes).unwrap();
@@ -117,8 +146,11 @@ fn dicom_folder_is_sorted_by_position_and_skips_junk() {
     std::fs::write(d.path().join("readme.txt"), "not dicom").unwrap();
     let series = dicom::read_dicom_folder(d.path()).unwrap();
     assert_eq!(series.order, SeriesOrder::Position);
-    let names: Vec<String> =
-        series.slices.iter().map(|s| s.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = series
+        .slices
+        .iter()
+        .map(|s| s.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(names, vec!["c.dcm", "b.dcm", "a.dcm"]);
     assert_eq!(series.slices[0].normal_position(), Some(-80.699997));
     assert_eq!(series.skipped.len(), 1);
@@ -131,24 +163,46 @@ fn nifti_image_geometry_and_values() {
     assert_eq!(v.dims, [256, 256, 25]);
     assert_eq!(v.datatype, "Int16");
     assert_eq!(v.affine_source, AffineSource::Sform);
-    assert_eq!(v.affine, [[-0.78125, 0.0, 0.0, 99.609375], [0.0, 0.78125, 0.0, -99.609375], [0.0, 0.0, 6.5, -78.0]]);
+    assert_eq!(
+        v.affine,
+        [
+            [-0.78125, 0.0, 0.0, 99.609375],
+            [0.0, 0.78125, 0.0, -99.609375],
+            [0.0, 0.0, 6.5, -78.0]
+        ]
+    );
     assert_eq!(v.spacing_mm, [0.78125, 0.78125, 6.5]);
     // nibabel: img[128, 128, 12] == 526, img[100, 120, 10] == 560.
     assert_eq!(v.value(128, 128, 12), 526.0);
     assert_eq!(v.value(100, 120, 10), 560.0);
-    assert_eq!(v.voxel_to_world([0.0, 0.0, 0.0]), [99.609375, -99.609375, -78.0]);
+    assert_eq!(
+        v.voxel_to_world([0.0, 0.0, 0.0]),
+        [99.609375, -99.609375, -78.0]
+    );
     assert_eq!(nifti::ras_to_lps([1.0, 2.0, 3.0]), [-1.0, -2.0, 3.0]);
 
     let axial = v.slice(VoxelAxis::K, 12, Some(Modality::Mr)).unwrap();
     assert_eq!((axial.width, axial.height), (256, 256));
     assert_eq!(axial.get(128, 128), 526.0);
     let coronal = v.slice(VoxelAxis::J, 120, None).unwrap();
-    assert_eq!((coronal.width, coronal.height, coronal.get(100, 10)), (256, 25, 560.0));
+    assert_eq!(
+        (coronal.width, coronal.height, coronal.get(100, 10)),
+        (256, 25, 560.0)
+    );
     let sagittal = v.slice(VoxelAxis::I, 100, None).unwrap();
-    assert_eq!((sagittal.width, sagittal.height, sagittal.get(120, 10)), (256, 25, 560.0));
+    assert_eq!(
+        (sagittal.width, sagittal.height, sagittal.get(120, 10)),
+        (256, 25, 560.0)
+    );
     assert_eq!(sagittal.spacing_mm, Some([0.78125, 6.5]));
     let err = v.slice(VoxelAxis::K, 25, None).unwrap_err();
-    assert_eq!(err.to_string(), format!("slice 25 is out of range (axis K has 25 slices): {}", v.path.display()));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "slice 25 is out of range (axis K has 25 slices): {}",
+            v.path.display()
+        )
+    );
 }
 
 #[test]
@@ -178,66 +232,178 @@ fn nifti_written_like_its_input_keeps_grid_and_values() {
     let v = nifti::read_nifti(&input).unwrap();
     let dir = TempDir::new("nifti-write");
     // Float values that are not the input's (so a copy of the input would fail), and labels.
-    let probs: Vec<f32> = (0..v.values.len()).map(|n| (n % 1000) as f32 / 1000.0).collect();
+    let probs: Vec<f32> = (0..v.values.len())
+        .map(|n| (n % 1000) as f32 / 1000.0)
+        .collect();
     let labels: Vec<u8> = probs.iter().map(|&p| u8::from(p > 0.5)).collect();
     let prob_path = dir.path().join("brain1_image.nii.gz");
     let label_path = dir.path().join("brain1.label.v2.nii"); // dots inside the name
-    nifti::write_like(&input, &prob_path, v.dims, &probs, nifti::WrittenIntent::Probability, "probability").unwrap();
-    nifti::write_like(&input, &label_path, v.dims, &labels, nifti::WrittenIntent::Label, "labels p>0.5").unwrap();
-    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    nifti::write_like(
+        &input,
+        &prob_path,
+        v.dims,
+        &probs,
+        nifti::WrittenIntent::Probability,
+        "probability",
+    )
+    .unwrap();
+    nifti::write_like(
+        &input,
+        &label_path,
+        v.dims,
+        &labels,
+        nifti::WrittenIntent::Label,
+        "labels p>0.5",
+    )
+    .unwrap();
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
     // Name and content that disagree on compression are named as such.
     let renamed = dir.path().join("plain.nii");
     std::fs::copy(&prob_path, &renamed).unwrap();
     let err = nifti::read_nifti(&renamed).unwrap_err();
-    assert!(err.to_string().contains("gzip-compressed but not named .gz"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("gzip-compressed but not named .gz"),
+        "{err}"
+    );
     std::fs::remove_file(&renamed).unwrap();
 
     let p = nifti::read_nifti(&prob_path).unwrap();
-    assert_eq!((p.dims, p.spacing_mm, p.affine, p.affine_source), (v.dims, v.spacing_mm, v.affine, AffineSource::Sform));
+    assert_eq!(
+        (p.dims, p.spacing_mm, p.affine, p.affine_source),
+        (v.dims, v.spacing_mm, v.affine, AffineSource::Sform)
+    );
     assert_eq!(p.datatype, "Float32");
     assert_eq!(p.values, probs, "voxel order i fastest, as read");
     assert_eq!(p.value(128, 128, 12), probs[128 + 256 * (128 + 256 * 12)]);
     let l = nifti::read_nifti(&label_path).unwrap();
-    assert_eq!((l.dims, l.affine, l.datatype.as_str()), (v.dims, v.affine, "Uint8"));
-    assert_eq!(l.values.iter().map(|&x| x as u8).collect::<Vec<_>>(), labels);
+    assert_eq!(
+        (l.dims, l.affine, l.datatype.as_str()),
+        (v.dims, v.affine, "Uint8")
+    );
+    assert_eq!(
+        l.values.iter().map(|&x| x as u8).collect::<Vec<_>>(),
+        labels
+    );
     let header = ::nifti::NiftiHeader::from_file(&label_path).unwrap();
     assert_eq!(header.intent_code, 1002, "NIFTI_INTENT_LABEL");
     assert!(header.descrip.starts_with(b"labels p>0.5"));
     // The input's qform survives too, not only the sform.
     let original = ::nifti::NiftiHeader::from_file(&input).unwrap();
-    assert_eq!((header.qform_code, header.quatern_b, header.quatern_c, header.quatern_d), (original.qform_code, original.quatern_b, original.quatern_c, original.quatern_d));
+    assert_eq!(
+        (
+            header.qform_code,
+            header.quatern_b,
+            header.quatern_c,
+            header.quatern_d
+        ),
+        (
+            original.qform_code,
+            original.quatern_b,
+            original.quatern_c,
+            original.quatern_d
+        )
+    );
     assert_eq!((header.scl_slope, header.scl_inter), (1.0, 0.0));
 
     // Upper-case names are compressed too (the reader and other tools go by the name).
     let upper = dir.path().join("UPPER.NII.GZ");
-    nifti::write_like(&input, &upper, v.dims, &labels, nifti::WrittenIntent::Label, "").unwrap();
+    nifti::write_like(
+        &input,
+        &upper,
+        v.dims,
+        &labels,
+        nifti::WrittenIntent::Label,
+        "",
+    )
+    .unwrap();
     assert_eq!(&std::fs::read(&upper).unwrap()[..2], &[0x1f, 0x8b]);
 
-    let err = nifti::write_like(&input, &dir.path().join("short.nii"), v.dims, &labels[..10], nifti::WrittenIntent::Label, "").unwrap_err();
-    assert_eq!(err.to_string(), format!("cannot write NIfTI (10 values for a 256×256×25 volume): {}", dir.path().join("short.nii").display()));
+    let err = nifti::write_like(
+        &input,
+        &dir.path().join("short.nii"),
+        v.dims,
+        &labels[..10],
+        nifti::WrittenIntent::Label,
+        "",
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot write NIfTI (10 values for a 256×256×25 volume): {}",
+            dir.path().join("short.nii").display()
+        )
+    );
     assert!(!dir.path().join("short.nii").exists());
 }
 
 /// A hand-assembled single-file NIfTI-1 (`.nii`): 348-byte header, 4 extension bytes, data.
-fn write_nii(path: &Path, big_endian: bool, dims: [u16; 3], datatype: i16, bitpix: i16, data: &[u8], setup: impl Fn(&mut Vec<u8>, &dyn Fn(&mut Vec<u8>, usize, &[u8]))) {
+fn write_nii(
+    path: &Path,
+    big_endian: bool,
+    dims: [u16; 3],
+    datatype: i16,
+    bitpix: i16,
+    data: &[u8],
+    setup: impl Fn(&mut Vec<u8>, &dyn Fn(&mut Vec<u8>, usize, &[u8])),
+) {
     let mut h = vec![0u8; 352];
-    let put = |h: &mut Vec<u8>, at: usize, bytes: &[u8]| h[at..at + bytes.len()].copy_from_slice(bytes);
-    let i16b = |v: i16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
-    let i32b = |v: i32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
-    let f32b = |v: f32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+    let put =
+        |h: &mut Vec<u8>, at: usize, bytes: &[u8]| h[at..at + bytes.len()].copy_from_slice(bytes);
+    let i16b = |v: i16| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let i32b = |v: i32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let f32b = |v: f32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
     put(&mut h, 0, &i32b(348));
-    for (i, d) in [3i16, dims[0] as i16, dims[1] as i16, dims[2] as i16, 1, 1, 1, 1].iter().enumerate() {
+    for (i, d) in [
+        3i16,
+        dims[0] as i16,
+        dims[1] as i16,
+        dims[2] as i16,
+        1,
+        1,
+        1,
+        1,
+    ]
+    .iter()
+    .enumerate()
+    {
         put(&mut h, 40 + 2 * i, &i16b(*d));
     }
     put(&mut h, 70, &i16b(datatype));
     put(&mut h, 72, &i16b(bitpix));
-    for (i, p) in [1.0f32, 2.0, 3.0, 4.0, 1.0, 1.0, 1.0, 1.0].iter().enumerate() {
+    for (i, p) in [1.0f32, 2.0, 3.0, 4.0, 1.0, 1.0, 1.0, 1.0]
+        .iter()
+        .enumerate()
+    {
         put(&mut h, 76 + 4 * i, &f32b(*p));
     }
     put(&mut h, 108, &f32b(352.0));
     put(&mut h, 344, b"n+1\0");
-    let put_dyn = |h: &mut Vec<u8>, at: usize, bytes: &[u8]| h[at..at + bytes.len()].copy_from_slice(bytes);
+    let put_dyn =
+        |h: &mut Vec<u8>, at: usize, bytes: &[u8]| h[at..at + bytes.len()].copy_from_slice(bytes);
     setup(&mut h, &put_dyn);
     h.extend_from_slice(data);
     std::fs::write(path, h).unwrap();
@@ -252,17 +418,27 @@ fn plain_nii_little_and_big_endian_with_scaling_and_qform() {
     write_nii(&le, false, [3, 2, 2], 2, 8, &labels, |h, put| {
         put(h, 112, &f32::NAN.to_le_bytes());
         put(h, 254, &1i16.to_le_bytes());
-        for (row, vals) in [(280, [1.0f32, 0.0, 0.0, 10.0]), (296, [0.0, 2.0, 0.0, 20.0]), (312, [0.0, 0.0, 3.0, 30.0])] {
+        for (row, vals) in [
+            (280, [1.0f32, 0.0, 0.0, 10.0]),
+            (296, [0.0, 2.0, 0.0, 20.0]),
+            (312, [0.0, 0.0, 3.0, 30.0]),
+        ] {
             for (i, v) in vals.iter().enumerate() {
                 put(h, row + 4 * i, &v.to_le_bytes());
             }
         }
     });
     let v = nifti::read_nifti(&le).unwrap();
-    assert_eq!(v.values, labels.iter().map(|&x| f32::from(x)).collect::<Vec<_>>());
+    assert_eq!(
+        v.values,
+        labels.iter().map(|&x| f32::from(x)).collect::<Vec<_>>()
+    );
     // Label 1 at voxels (1,0,0) and (2,1,1): centroid (1.5, 0.5, 0.5) → world (11.5, 21, 31.5).
     let s = label_stats(&v, Some(1));
-    assert_eq!((s.voxel_count, s.centroid_world_mm), (2, Some([11.5, 21.0, 31.5])));
+    assert_eq!(
+        (s.voxel_count, s.centroid_world_mm),
+        (2, Some([11.5, 21.0, 31.5]))
+    );
     assert_eq!(s.volume_mm3, 12.0);
 
     // Big-endian int16 with slope 2 and intercept −1, qform only: 90° about z.
@@ -279,10 +455,19 @@ fn plain_nii_little_and_big_endian_with_scaling_and_qform() {
         }
     });
     let v = nifti::read_nifti(&be).unwrap();
-    assert_eq!(v.values, raw.iter().map(|&x| f32::from(x) * 2.0 - 1.0).collect::<Vec<_>>());
+    assert_eq!(
+        v.values,
+        raw.iter()
+            .map(|&x| f32::from(x) * 2.0 - 1.0)
+            .collect::<Vec<_>>()
+    );
     assert_eq!(v.affine_source, AffineSource::Qform);
     // R = [[0, −1, 0], [1, 0, 0], [0, 0, 1]], spacing (2, 3, 4): columns scaled.
-    let expect = [[0.0, -3.0, 0.0, 5.0], [2.0, 0.0, 0.0, 6.0], [0.0, 0.0, 4.0, 7.0]];
+    let expect = [
+        [0.0, -3.0, 0.0, 5.0],
+        [2.0, 0.0, 0.0, 6.0],
+        [0.0, 0.0, 4.0, 7.0],
+    ];
     for (row, want) in v.affine.iter().zip(expect) {
         for (a, b) in row.iter().zip(want) {
             assert!((a - b).abs() < 1e-6, "{:?}", v.affine);

@@ -12,13 +12,24 @@ fn sixteen_bit_png_and_tiff_keep_stored_values() {
     let values: Vec<u16> = vec![0, 1, 257, 1000, 40_000, 65_535];
     for name in ["a.png", "a.tif"] {
         let p = d.path().join(name);
-        let img: ImageBuffer<Luma<u16>, Vec<u16>> = ImageBuffer::from_raw(3, 2, values.clone()).unwrap();
+        let img: ImageBuffer<Luma<u16>, Vec<u16>> =
+            ImageBuffer::from_raw(3, 2, values.clone()).unwrap();
         DynamicImage::ImageLuma16(img).save(&p).unwrap();
         let raw = image_io::decode_image(&p).unwrap();
-        assert_eq!((raw.width, raw.height, raw.bit_depth, raw.layout), (3, 2, 16, PixelLayout::Grey));
+        assert_eq!(
+            (raw.width, raw.height, raw.bit_depth, raw.layout),
+            (3, 2, 16, PixelLayout::Grey)
+        );
         assert_eq!(raw.samples, Samples::U16(values.clone()));
         assert_eq!(raw.max_value(), 65_535);
-        assert_eq!(raw.format, if name.ends_with("png") { FileFormat::Png } else { FileFormat::Tiff });
+        assert_eq!(
+            raw.format,
+            if name.ends_with("png") {
+                FileFormat::Png
+            } else {
+                FileFormat::Tiff
+            }
+        );
     }
 }
 
@@ -28,11 +39,15 @@ fn bmp_rgba_and_grey_alpha_layouts() {
     let bmp = d.path().join("a.bmp");
     write_rgb(&bmp, 2, 1, |x, _| [10 * x as u8, 20, 30]);
     let raw = image_io::decode_image(&bmp).unwrap();
-    assert_eq!((raw.layout, raw.format), (PixelLayout::Rgb, FileFormat::Bmp));
+    assert_eq!(
+        (raw.layout, raw.format),
+        (PixelLayout::Rgb, FileFormat::Bmp)
+    );
     assert_eq!(raw.samples, Samples::U8(vec![0, 20, 30, 10, 20, 30]));
 
     let la = d.path().join("la.png");
-    let img: ImageBuffer<image::LumaA<u8>, Vec<u8>> = ImageBuffer::from_raw(2, 1, vec![5, 255, 6, 0]).unwrap();
+    let img: ImageBuffer<image::LumaA<u8>, Vec<u8>> =
+        ImageBuffer::from_raw(2, 1, vec![5, 255, 6, 0]).unwrap();
     DynamicImage::ImageLumaA8(img).save(&la).unwrap();
     let raw = image_io::decode_image(&la).unwrap();
     assert_eq!(raw.layout, PixelLayout::GreyAlpha);
@@ -62,7 +77,10 @@ fn exif_rotated_pair_is_turned_alike() {
 
     // On its own the JPEG is shown turned 90° clockwise: 8×16, the bright half on top.
     let alone = image_io::decode_image(&image).unwrap();
-    assert_eq!((alone.width, alone.height, alone.exif_orientation), (8, 16, 6));
+    assert_eq!(
+        (alone.width, alone.height, alone.exif_orientation),
+        (8, 16, 6)
+    );
 
     let pair = load_pair_paths(&image, std::slice::from_ref(&mask), &MaskRule::AnyNonZero).unwrap();
     assert_eq!((pair.image.width, pair.image.height), (8, 16));
@@ -72,12 +90,19 @@ fn exif_rotated_pair_is_turned_alike() {
             let top = y < 8;
             assert_eq!(pair.mask.get(x, y), u8::from(top), "mask at ({x}, {y})");
             let v = pair.image.sample(x, y, 0);
-            assert!(if top { v > 180 } else { v < 60 }, "image at ({x}, {y}) = {v}");
+            assert!(
+                if top { v > 180 } else { v < 60 },
+                "image at ({x}, {y}) = {v}"
+            );
         }
     }
     assert_eq!(
         pair.warnings,
-        vec![DataWarning::OrientationCopiedToMask { exif: 6, image: image.clone(), mask: mask.clone() }]
+        vec![DataWarning::OrientationCopiedToMask {
+            exif: 6,
+            image: image.clone(),
+            mask: mask.clone()
+        }]
     );
 }
 
@@ -88,7 +113,10 @@ fn zero_byte_file_is_an_error() {
     std::fs::write(&p, b"").unwrap();
     let err = image_io::decode_image(&p).unwrap_err();
     assert!(matches!(err, DataError::EmptyFile { .. }));
-    assert_eq!(err.to_string(), format!("file is empty (0 bytes): {}", p.display()));
+    assert_eq!(
+        err.to_string(),
+        format!("file is empty (0 bytes): {}", p.display())
+    );
 }
 
 #[test]
@@ -99,7 +127,10 @@ fn corrupt_and_truncated_files_are_errors() {
     let err = image_io::decode_image(&junk).unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("cannot decode unknown image (not a PNG, JPEG, BMP or TIFF file; first bytes 74 68 69 73): {}", junk.display())
+        format!(
+            "cannot decode unknown image (not a PNG, JPEG, BMP or TIFF file; first bytes 74 68 69 73): {}",
+            junk.display()
+        )
     );
 
     let good = d.path().join("good.png");
@@ -116,7 +147,10 @@ fn corrupt_and_truncated_files_are_errors() {
 #[test]
 fn decode_many_reports_and_skips_a_corrupt_file() {
     let d = TempDir::new("many");
-    let paths: Vec<PathBuf> = ["a.png", "bad.png", "c.png"].iter().map(|n| d.path().join(n)).collect();
+    let paths: Vec<PathBuf> = ["a.png", "bad.png", "c.png"]
+        .iter()
+        .map(|n| d.path().join(n))
+        .collect();
     write_grey(&paths[0], 2, 2, |_, _| 1);
     std::fs::write(&paths[1], b"\x89PNG\r\n\x1a\nbroken").unwrap();
     write_grey(&paths[2], 3, 1, |_, _| 2);
@@ -135,10 +169,16 @@ fn pixel_hash_ignores_encoding() {
     let b = d.path().join("b.bmp");
     write_grey(&a, 5, 4, |x, y| (x * 40 + y) as u8);
     write_rgb(&b, 5, 4, |x, y| [(x * 40 + y) as u8; 3]);
-    let (ra, rb) = (image_io::decode_image(&a).unwrap(), image_io::decode_image(&b).unwrap());
+    let (ra, rb) = (
+        image_io::decode_image(&a).unwrap(),
+        image_io::decode_image(&b).unwrap(),
+    );
     // Same picture, but stored grey vs RGB: different samples, different hashes.
     assert_ne!(ra.pixel_hash(), rb.pixel_hash());
     let c = d.path().join("c.tif");
     write_grey(&c, 5, 4, |x, y| (x * 40 + y) as u8);
-    assert_eq!(ra.pixel_hash(), image_io::decode_image(&c).unwrap().pixel_hash());
+    assert_eq!(
+        ra.pixel_hash(),
+        image_io::decode_image(&c).unwrap().pixel_hash()
+    );
 }

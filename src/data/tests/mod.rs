@@ -19,7 +19,9 @@ use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, Rgb};
 
 /// `tests/data/` of this crate.
 pub fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("data")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("data")
 }
 
 /// A temporary folder, removed on drop.
@@ -29,7 +31,8 @@ impl TempDir {
     pub fn new(name: &str) -> Self {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("seglens-data-{name}-{}-{n}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("seglens-data-{name}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Self(dir)
@@ -70,7 +73,9 @@ pub fn write_rgb(path: &Path, w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 3]) {
 pub fn jpeg_grey(w: u32, h: u32, f: impl Fn(u32, u32) -> u8) -> Vec<u8> {
     let img: ImageBuffer<Luma<u8>, Vec<u8>> = ImageBuffer::from_fn(w, h, |x, y| Luma([f(x, y)]));
     let mut out = Cursor::new(Vec::new());
-    DynamicImage::ImageLuma8(img).write_to(&mut out, ImageFormat::Jpeg).unwrap();
+    DynamicImage::ImageLuma8(img)
+        .write_to(&mut out, ImageFormat::Jpeg)
+        .unwrap();
     out.into_inner()
 }
 
@@ -106,7 +111,11 @@ pub fn palette_png(w: u32, h: u32, palette: &[[u8; 3]], index: impl Fn(u32, u32)
         for &b in bytes {
             c ^= u32::from(b);
             for _ in 0..8 {
-                c = if c & 1 == 1 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 == 1 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
             }
         }
         !c

@@ -32,7 +32,11 @@ fn names_match_across_extensions_case_and_suffixes() {
         vec![
             ("Case1".into(), "Case1.JPG".into(), "case1_mask.png".into()),
             ("case2".into(), "case2.png".into(), "CASE2-seg.tif".into()),
-            ("scan_003_image".into(), "scan_003_image.png".into(), "scan_003_mask.bmp".into()),
+            (
+                "scan_003_image".into(),
+                "scan_003_image.png".into(),
+                "scan_003_mask.bmp".into()
+            ),
         ]
     );
     assert!(r.is_clean());
@@ -59,17 +63,37 @@ fn two_masks_for_one_image_are_united_with_a_warning() {
     let d = TempDir::dataset("twomasks");
     let (im, ma) = (d.path().join("images"), d.path().join("masks"));
     write_grey(&im.join("a.png"), 4, 2, |_, _| 100);
-    write_grey(&ma.join("a_mask_1.png"), 4, 2, |x, _| if x == 0 { 255 } else { 0 });
-    write_grey(&ma.join("a_mask_2.png"), 4, 2, |x, y| if x == 3 && y == 1 { 255 } else { 0 });
+    write_grey(
+        &ma.join("a_mask_1.png"),
+        4,
+        2,
+        |x, _| if x == 0 { 255 } else { 0 },
+    );
+    write_grey(&ma.join("a_mask_2.png"), 4, 2, |x, y| {
+        if x == 3 && y == 1 { 255 } else { 0 }
+    });
     let r = pair_dataset(d.path()).unwrap();
     assert_eq!(r.several_masks, vec!["a".to_string()]);
-    assert_eq!(r.pairs[0].masks, vec![ma.join("a_mask_1.png"), ma.join("a_mask_2.png")]);
+    assert_eq!(
+        r.pairs[0].masks,
+        vec![ma.join("a_mask_1.png"), ma.join("a_mask_2.png")]
+    );
     assert!(matches!(&r.warnings[0], DataWarning::MasksUnited { masks, .. } if masks.len() == 2));
     let pair = load_pair(&r.pairs[0], &MaskRule::AnyNonZero).unwrap();
     assert_eq!(pair.mask.data, vec![1, 0, 0, 0, 1, 0, 0, 1]);
-    assert!(pair.warnings.iter().any(|w| matches!(w, DataWarning::MasksUnited { .. })));
+    assert!(
+        pair.warnings
+            .iter()
+            .any(|w| matches!(w, DataWarning::MasksUnited { .. }))
+    );
 
-    let strict = pair_dataset_with(d.path(), &PairingOptions { unite_several_masks: false }).unwrap();
+    let strict = pair_dataset_with(
+        d.path(),
+        &PairingOptions {
+            unite_several_masks: false,
+        },
+    )
+    .unwrap();
     assert!(strict.pairs.is_empty());
     assert_eq!(strict.several_masks, vec!["a".to_string()]);
 }
@@ -89,14 +113,22 @@ fn non_images_are_ignored_with_a_reason() {
     let reasons: Vec<(String, String)> = r
         .ignored
         .iter()
-        .map(|i| (i.path.file_name().unwrap().to_string_lossy().into_owned(), i.reason.clone()))
+        .map(|i| {
+            (
+                i.path.file_name().unwrap().to_string_lossy().into_owned(),
+                i.reason.clone(),
+            )
+        })
         .collect();
     assert_eq!(
         reasons,
         vec![
             (".DS_Store".into(), "hidden file".into()),
             ("notes.txt".into(), "not a 2D image (.txt)".into()),
-            ("volume.nii.gz".into(), "volume file (.nii.gz): open it with the DICOM/NIfTI loaders".into()),
+            (
+                "volume.nii.gz".into(),
+                "volume file (.nii.gz): open it with the DICOM/NIfTI loaders".into()
+            ),
             ("extra".into(), "folder (not listed recursively)".into()),
         ]
     );
@@ -107,7 +139,12 @@ fn reference_layout_masks_0_is_used() {
     let d = TempDir::dataset("masks0");
     std::fs::create_dir(d.path().join("masks").join("0")).unwrap();
     write_grey(&d.path().join("images").join("k.png"), 2, 2, |_, _| 1);
-    write_grey(&d.path().join("masks").join("0").join("k.png"), 2, 2, |_, _| 255);
+    write_grey(
+        &d.path().join("masks").join("0").join("k.png"),
+        2,
+        2,
+        |_, _| 255,
+    );
     let r = pair_dataset(d.path()).unwrap();
     assert_eq!(r.pairs.len(), 1);
     assert_eq!(r.masks_dir, d.path().join("masks").join("0"));
@@ -117,7 +154,13 @@ fn reference_layout_masks_0_is_used() {
 fn not_a_dataset_names_the_folder() {
     let d = TempDir::new("notds");
     let err = pair_dataset(d.path()).unwrap_err();
-    assert_eq!(err.to_string(), format!("not a dataset folder (expected subfolders images/ and masks/): {}", d.path().display()));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "not a dataset folder (expected subfolders images/ and masks/): {}",
+            d.path().display()
+        )
+    );
 }
 
 #[test]
@@ -127,11 +170,23 @@ fn size_mismatch_names_both_files_and_sizes() {
     let mask = d.path().join("a_mask.png");
     write_grey(&image, 8, 6, |_, _| 1);
     write_grey(&mask, 6, 8, |_, _| 255);
-    let err = load_pair_paths(&image, std::slice::from_ref(&mask), &MaskRule::AnyNonZero).unwrap_err();
-    assert!(matches!(err, DataError::SizeMismatch { image_size: (8, 6), mask_size: (6, 8), .. }));
+    let err =
+        load_pair_paths(&image, std::slice::from_ref(&mask), &MaskRule::AnyNonZero).unwrap_err();
+    assert!(matches!(
+        err,
+        DataError::SizeMismatch {
+            image_size: (8, 6),
+            mask_size: (6, 8),
+            ..
+        }
+    ));
     assert_eq!(
         err.to_string(),
-        format!("mask is 6×8 but its image is 8×6: mask {}, image {}", mask.display(), image.display())
+        format!(
+            "mask is 6×8 but its image is 8×6: mask {}, image {}",
+            mask.display(),
+            image.display()
+        )
     );
 }
 
@@ -140,8 +195,16 @@ fn a_thousand_files_list_quickly_without_decoding() {
     let d = TempDir::dataset("thousand");
     // The bytes are not valid images: listing must not open them.
     for i in 0..1000 {
-        std::fs::write(d.path().join("images").join(format!("img_{i:04}.png")), b"x").unwrap();
-        std::fs::write(d.path().join("masks").join(format!("img_{i:04}_mask.png")), b"x").unwrap();
+        std::fs::write(
+            d.path().join("images").join(format!("img_{i:04}.png")),
+            b"x",
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("masks").join(format!("img_{i:04}_mask.png")),
+            b"x",
+        )
+        .unwrap();
     }
     let start = Instant::now();
     let r = pair_dataset(d.path()).unwrap();

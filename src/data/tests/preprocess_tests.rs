@@ -33,7 +33,10 @@ fn pattern(w: usize, h: usize, c: usize) -> Vec<u8> {
 }
 
 fn sha(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[test]
@@ -41,7 +44,13 @@ fn resize_is_bit_exact_with_opencv() {
     let cases = opencv("resize_cases.json");
     for case in cases["cases"].as_array().unwrap() {
         let n = |k: &str| case[k].as_u64().unwrap() as usize;
-        let (w, h, c, nw, nh) = (n("width"), n("height"), n("channels"), n("new_width"), n("new_height"));
+        let (w, h, c, nw, nh) = (
+            n("width"),
+            n("height"),
+            n("channels"),
+            n("new_width"),
+            n("new_height"),
+        );
         let src = pattern(w, h, c);
         let out = if case["interpolation"] == "linear" {
             resize::resize_linear_u8(&src, w, h, c, nw, nh)
@@ -49,10 +58,24 @@ fn resize_is_bit_exact_with_opencv() {
             resize::resize_nearest(&src, w, h, c, nw, nh)
         };
         if let Some(expected) = case.get("output") {
-            let expected: Vec<u8> = expected.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u8).collect();
-            assert_eq!(out, expected, "{w}×{h}×{c} → {nw}×{nh} {}", case["interpolation"]);
+            let expected: Vec<u8> = expected
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as u8)
+                .collect();
+            assert_eq!(
+                out, expected,
+                "{w}×{h}×{c} → {nw}×{nh} {}",
+                case["interpolation"]
+            );
         }
-        assert_eq!(sha(&out), case["sha256"].as_str().unwrap(), "{w}×{h}×{c} → {nw}×{nh} {}", case["interpolation"]);
+        assert_eq!(
+            sha(&out),
+            case["sha256"].as_str().unwrap(),
+            "{w}×{h}×{c} → {nw}×{nh} {}",
+            case["interpolation"]
+        );
     }
 }
 
@@ -60,16 +83,26 @@ fn resize_is_bit_exact_with_opencv() {
 fn reference_normalisation_matches_the_original_script_bit_for_bit() {
     let cases = opencv("reference_cases.json");
     for case in cases["cases"].as_array().unwrap() {
-        let file = data_dir().join("opencv").join(case["file"].as_str().unwrap());
+        let file = data_dir()
+            .join("opencv")
+            .join(case["file"].as_str().unwrap());
         let raw = image_io::decode_image(&file).unwrap();
         let (channels, normalisation) = match case["mode"].as_str().unwrap() {
             "reference" => (ChannelLayout::Bgr, Normalisation::Reference),
             "imagenet" => (ChannelLayout::Rgb, Normalisation::ImageNet),
             _ => (ChannelLayout::Rgb, Normalisation::Unit),
         };
-        let convention = InputConvention { size: 16, channels, normalisation, ..InputConvention::reference() };
+        let convention = InputConvention {
+            size: 16,
+            channels,
+            normalisation,
+            ..InputConvention::reference()
+        };
         let out = prepare(
-            SourcePixels::Image { image: &raw, path: &file },
+            SourcePixels::Image {
+                image: &raw,
+                path: &file,
+            },
             None,
             &convention,
             &PrepareOptions::default(),
@@ -77,10 +110,21 @@ fn reference_normalisation_matches_the_original_script_bit_for_bit() {
         )
         .unwrap();
         assert!(out.mismatches.is_empty(), "{:?}", out.mismatches);
-        let expected: Vec<f32> = case["output"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        let expected: Vec<f32> = case["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
         assert_eq!(out.image.len(), 3 * 16 * 16);
         for (i, (a, b)) in out.image.iter().zip(&expected).enumerate() {
-            assert_eq!(a.to_bits(), b.to_bits(), "{} {} element {i}: {a} vs {b}", case["file"], case["mode"]);
+            assert_eq!(
+                a.to_bits(),
+                b.to_bits(),
+                "{} {} element {i}: {a} vs {b}",
+                case["file"],
+                case["mode"]
+            );
         }
         let bytes: Vec<u8> = out.image.iter().flat_map(|v| v.to_le_bytes()).collect();
         assert_eq!(sha(&bytes), case["sha256_f32le"].as_str().unwrap());
@@ -107,33 +151,93 @@ fn raw_rgb(w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 3]) -> RawImage {
 }
 
 fn unit(size: usize, channels: ChannelLayout) -> InputConvention {
-    InputConvention { size, channels, normalisation: Normalisation::Unit, ..InputConvention::reference() }
+    InputConvention {
+        size,
+        channels,
+        normalisation: Normalisation::Unit,
+        ..InputConvention::reference()
+    }
 }
 
-fn run(raw: &RawImage, mask: Option<&Mask>, c: &InputConvention, aug: Augmentation) -> crate::data::preprocess::ModelInput {
-    prepare(SourcePixels::Image { image: raw, path: Path::new("mem.png") }, mask, c, &PrepareOptions::default(), aug).unwrap()
+fn run(
+    raw: &RawImage,
+    mask: Option<&Mask>,
+    c: &InputConvention,
+    aug: Augmentation,
+) -> crate::data::preprocess::ModelInput {
+    prepare(
+        SourcePixels::Image {
+            image: raw,
+            path: Path::new("mem.png"),
+        },
+        mask,
+        c,
+        &PrepareOptions::default(),
+        aug,
+    )
+    .unwrap()
 }
 
 #[test]
 fn channel_layouts() {
     let raw = raw_rgb(2, 2, |_, _| [10, 20, 30]);
-    let first = |out: &crate::data::preprocess::ModelInput| [0, 1, 2].map(|c| (out.image[c * 4] * 255.0).round() as u8);
+    let first = |out: &crate::data::preprocess::ModelInput| {
+        [0, 1, 2].map(|c| (out.image[c * 4] * 255.0).round() as u8)
+    };
     // Multi-sequence (e.g. T1 / FLAIR / T1c stored as R, G, B) keeps stored order; never greyed.
-    let ms = run(&raw, None, &unit(2, ChannelLayout::MultiSequence), Augmentation::NONE);
+    let ms = run(
+        &raw,
+        None,
+        &unit(2, ChannelLayout::MultiSequence),
+        Augmentation::NONE,
+    );
     assert_eq!(first(&ms), [10, 20, 30]);
     assert!(ms.mismatches.is_empty());
-    assert_eq!(first(&run(&raw, None, &unit(2, ChannelLayout::Rgb), Augmentation::NONE)), [10, 20, 30]);
-    assert_eq!(first(&run(&raw, None, &unit(2, ChannelLayout::Bgr), Augmentation::NONE)), [30, 20, 10]);
+    assert_eq!(
+        first(&run(
+            &raw,
+            None,
+            &unit(2, ChannelLayout::Rgb),
+            Augmentation::NONE
+        )),
+        [10, 20, 30]
+    );
+    assert_eq!(
+        first(&run(
+            &raw,
+            None,
+            &unit(2, ChannelLayout::Bgr),
+            Augmentation::NONE
+        )),
+        [30, 20, 10]
+    );
     // Colour into a grey model: OpenCV's integer luma, reported.
-    let grey = run(&raw, None, &unit(2, ChannelLayout::GreyRepeated), Augmentation::NONE);
+    let grey = run(
+        &raw,
+        None,
+        &unit(2, ChannelLayout::GreyRepeated),
+        Augmentation::NONE,
+    );
     let luma = ((4899 * 10 + 9617 * 20 + 1868 * 30 + 8192) >> 14) as u8;
     assert_eq!(first(&grey), [luma; 3]);
     assert_eq!(grey.mismatches, vec![ConventionMismatch::ColourToGrey]);
     // Grey into a multi-sequence model: repeated, reported.
-    let g = RawImage { layout: PixelLayout::Grey, samples: Samples::U8(vec![7; 4]), ..raw.clone() };
-    let out = run(&g, None, &unit(2, ChannelLayout::MultiSequence), Augmentation::NONE);
+    let g = RawImage {
+        layout: PixelLayout::Grey,
+        samples: Samples::U8(vec![7; 4]),
+        ..raw.clone()
+    };
+    let out = run(
+        &g,
+        None,
+        &unit(2, ChannelLayout::MultiSequence),
+        Augmentation::NONE,
+    );
     assert_eq!(first(&out), [7, 7, 7]);
-    assert_eq!(out.mismatches, vec![ConventionMismatch::GreyToMultiSequence]);
+    assert_eq!(
+        out.mismatches,
+        vec![ConventionMismatch::GreyToMultiSequence]
+    );
 }
 
 #[test]
@@ -149,18 +253,47 @@ fn sixteen_bit_input_to_an_eight_bit_model_is_reported_and_refused_in_strict_mod
         exif_orientation: 1,
     };
     let c = unit(2, ChannelLayout::GreyRepeated);
-    let out =
-        prepare(SourcePixels::Image { image: &raw, path: Path::new("x.png") }, None, &c, &PrepareOptions::default(), Augmentation::NONE)
-            .unwrap();
+    let out = prepare(
+        SourcePixels::Image {
+            image: &raw,
+            path: Path::new("x.png"),
+        },
+        None,
+        &c,
+        &PrepareOptions::default(),
+        Augmentation::NONE,
+    )
+    .unwrap();
     // 2×1 → 2×2: rows repeat; values are v >> 8.
-    assert_eq!(out.mismatches, vec![ConventionMismatch::BitDepth { input: 16, model: 8 }]);
+    assert_eq!(
+        out.mismatches,
+        vec![ConventionMismatch::BitDepth {
+            input: 16,
+            model: 8
+        }]
+    );
     assert_eq!((out.image[0] * 255.0).round() as u8, 0x12);
     assert_eq!((out.image[1] * 255.0).round() as u8, 0xFF);
-    let strict = PrepareOptions { strict: true, ..PrepareOptions::default() };
-    let err =
-        prepare(SourcePixels::Image { image: &raw, path: Path::new("x.png") }, None, &c, &strict, Augmentation::NONE).unwrap_err();
+    let strict = PrepareOptions {
+        strict: true,
+        ..PrepareOptions::default()
+    };
+    let err = prepare(
+        SourcePixels::Image {
+            image: &raw,
+            path: Path::new("x.png"),
+        },
+        None,
+        &c,
+        &strict,
+        Augmentation::NONE,
+    )
+    .unwrap_err();
     assert!(matches!(err, DataError::Convention { .. }));
-    assert_eq!(err.to_string(), "input does not match the model's convention (16-bit input to a 8-bit model): x.png");
+    assert_eq!(
+        err.to_string(),
+        "input does not match the model's convention (16-bit input to a 8-bit model): x.png"
+    );
 }
 
 fn ct_model(size: usize, window: Option<CtWindow>) -> InputConvention {
@@ -176,7 +309,9 @@ fn ct_model(size: usize, window: Option<CtWindow>) -> InputConvention {
 
 #[test]
 fn ct_dicom_is_windowed_with_the_checkpoint_window() {
-    let s = dicom::read_dicom(&data_dir().join("formats").join("CT_small.dcm")).unwrap().to_scalar();
+    let s = dicom::read_dicom(&data_dir().join("formats").join("CT_small.dcm"))
+        .unwrap()
+        .to_scalar();
     let out = prepare(
         SourcePixels::Scalar(&s),
         None,
@@ -189,13 +324,27 @@ fn ct_dicom_is_windowed_with_the_checkpoint_window() {
     // HU −849 at (0, 0) → 85 through the lung window; HU 904 at (64, 64) → 255.
     assert_eq!((out.image[0] * 255.0).round() as u8, 85);
     assert_eq!((out.image[64 * 128 + 64] * 255.0).round() as u8, 255);
-    let unknown = prepare(SourcePixels::Scalar(&s), None, &ct_model(128, None), &PrepareOptions::default(), Augmentation::NONE).unwrap();
-    assert_eq!(unknown.mismatches, vec![ConventionMismatch::CtWindowUnknown { used: WindowPreset::Lung.window() }]);
+    let unknown = prepare(
+        SourcePixels::Scalar(&s),
+        None,
+        &ct_model(128, None),
+        &PrepareOptions::default(),
+        Augmentation::NONE,
+    )
+    .unwrap();
+    assert_eq!(
+        unknown.mismatches,
+        vec![ConventionMismatch::CtWindowUnknown {
+            used: WindowPreset::Lung.window()
+        }]
+    );
 }
 
 #[test]
 fn mr_input_to_a_ct_model_is_a_visible_mismatch() {
-    let s = dicom::read_dicom(&data_dir().join("formats").join("MR_small.dcm")).unwrap().to_scalar();
+    let s = dicom::read_dicom(&data_dir().join("formats").join("MR_small.dcm"))
+        .unwrap()
+        .to_scalar();
     let (lo, hi) = s.min_max().unwrap();
     let out = prepare(
         SourcePixels::Scalar(&s),
@@ -208,33 +357,70 @@ fn mr_input_to_a_ct_model_is_a_visible_mismatch() {
     assert_eq!(
         out.mismatches,
         vec![
-            ConventionMismatch::Modality { input: "MR".into(), model: "CT".into() },
+            ConventionMismatch::Modality {
+                input: "MR".into(),
+                model: "CT".into()
+            },
             ConventionMismatch::ScaledByRange { low: lo, high: hi },
         ]
     );
     assert_eq!(out.mismatches[0].to_string(), "MR input to a CT model");
     // A modality given for a 2D image is checked too.
     let raw = raw_rgb(2, 2, |_, _| [1, 1, 1]);
-    let opts = PrepareOptions { input_modality: Some(crate::data::scalar::Modality::Mr), ..PrepareOptions::default() };
-    let out = prepare(SourcePixels::Image { image: &raw, path: Path::new("m.png") }, None, &ct_model(2, None), &opts, Augmentation::NONE)
-        .unwrap();
-    assert_eq!(out.mismatches, vec![ConventionMismatch::Modality { input: "MR".into(), model: "CT".into() }]);
+    let opts = PrepareOptions {
+        input_modality: Some(crate::data::scalar::Modality::Mr),
+        ..PrepareOptions::default()
+    };
+    let out = prepare(
+        SourcePixels::Image {
+            image: &raw,
+            path: Path::new("m.png"),
+        },
+        None,
+        &ct_model(2, None),
+        &opts,
+        Augmentation::NONE,
+    )
+    .unwrap();
+    assert_eq!(
+        out.mismatches,
+        vec![ConventionMismatch::Modality {
+            input: "MR".into(),
+            model: "CT".into()
+        }]
+    );
 }
 
 #[test]
 fn augmentation_moves_image_and_mask_together() {
     // 6×4 image with one bright pixel at (4, 1); the mask marks the same pixel.
     let (w, h) = (6u32, 4u32);
-    let raw = raw_rgb(w, h, |x, y| if (x, y) == (4, 1) { [250; 3] } else { [5; 3] });
+    let raw = raw_rgb(
+        w,
+        h,
+        |x, y| if (x, y) == (4, 1) { [250; 3] } else { [5; 3] },
+    );
     let mut mask = Mask::empty(w, h);
     mask.data[(w + 4) as usize] = 1;
-    let aug = Augmentation { rot90: 1, flip: Some(Flip::Horizontal) };
+    let aug = Augmentation {
+        rot90: 1,
+        flip: Some(Flip::Horizontal),
+    };
     // Square, no resize: bright pixel (2, 0) of a 4×4 → np.rot90 → (0, 4 − 1 − 2) = (0, 1)
     // → mirror → (3, 1).
-    let square = raw_rgb(4, 4, |x, y| if (x, y) == (2, 0) { [250; 3] } else { [5; 3] });
+    let square = raw_rgb(
+        4,
+        4,
+        |x, y| if (x, y) == (2, 0) { [250; 3] } else { [5; 3] },
+    );
     let mut sq_mask = Mask::empty(4, 4);
     sq_mask.data[2] = 1;
-    let out = run(&square, Some(&sq_mask), &unit(4, ChannelLayout::GreyRepeated), aug);
+    let out = run(
+        &square,
+        Some(&sq_mask),
+        &unit(4, ChannelLayout::GreyRepeated),
+        aug,
+    );
     let m = out.mask.unwrap();
     let fg: Vec<usize> = (0..16).filter(|&i| m[i] == 1.0).collect();
     let bright: Vec<usize> = (0..16).filter(|&i| out.image[i] > 0.9).collect();
@@ -243,11 +429,21 @@ fn augmentation_moves_image_and_mask_together() {
     assert_eq!(out.augmentation, aug);
     // Non-square, with a resize: np.rot90 turns 6×4 into 4×6 and (4, 1) into
     // (x' = y, y' = w − 1 − x) = (1, 1); the mirror gives (4 − 1 − 1, 1) = (2, 1).
-    let out = run(&raw, Some(&mask), &unit(12, ChannelLayout::GreyRepeated), aug);
+    let out = run(
+        &raw,
+        Some(&mask),
+        &unit(12, ChannelLayout::GreyRepeated),
+        aug,
+    );
     let m = out.mask.unwrap();
-    let fg: Vec<(usize, usize)> = (0..144).filter(|&i| m[i] == 1.0).map(|i| (i % 12, i / 12)).collect();
+    let fg: Vec<(usize, usize)> = (0..144)
+        .filter(|&i| m[i] == 1.0)
+        .map(|i| (i % 12, i / 12))
+        .collect();
     // 4×6 after augmentation, bright at (2, 1); ×3 horizontally, ×2 vertically.
     assert_eq!(fg, vec![(6, 2), (7, 2), (8, 2), (6, 3), (7, 3), (8, 3)]);
-    let peak = (0..144).max_by(|&a, &b| out.image[a].total_cmp(&out.image[b])).unwrap();
+    let peak = (0..144)
+        .max_by(|&a, &b| out.image[a].total_cmp(&out.image[b]))
+        .unwrap();
     assert!(fg.contains(&(peak % 12, peak / 12)), "peak at {peak}");
 }
