@@ -161,8 +161,8 @@ pub struct TrainArgs {
     /// Train without the rot90/flip augmentation.
     #[arg(long)]
     pub no_augment: bool,
-    /// Input normalisation: imagenet (default), unit ([0,1]) or reference (the original script: BGR, divided by 255 twice).
-    #[arg(long, default_value = "imagenet", value_parser = ["imagenet", "unit", "reference"])]
+    /// Input normalisation: imagenet (default), unit ([0,1]), per-image (each channel of each image to mean 0, sd 1 over its non-zero pixels: for MR, whose intensities differ between scanners) or reference (the original script: BGR, divided by 255 twice).
+    #[arg(long, default_value = "imagenet", value_parser = ["imagenet", "unit", "per-image", "reference"])]
     pub normalisation: String,
     /// Compute device: auto (a real GPU if present, else CPU), cpu or wgpu.
     #[arg(long, value_enum, default_value_t = BackendRequest::Auto)]

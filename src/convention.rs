@@ -30,6 +30,10 @@ pub enum Normalisation {
     ImageNet,
     /// Plain [0, 1] scaling.
     Unit,
+    /// Each channel of each image standardised on its own: `(p − mean) / std` over the
+    /// channel's non-zero (body) pixels of the resized image. MR intensities have no
+    /// absolute scale, so a scanner or site with brighter images is not a different input.
+    PerImage,
 }
 
 /// ImageNet channel means (R, G, B) used by the reference recipe.

@@ -9,8 +9,8 @@ use seglens::backend::{BackendRequest, select};
 use seglens::model::Variant;
 use seglens::rng::SplitMix64;
 use seglens::train::{
-    InMemorySource, OptimizerConfig, RunConfig, Sample, SampleSource, TrainConfig, TrainControl,
-    TrainEvent, TrainOutcome, files, train,
+    InMemorySource, OptimizerConfig, RunConfig, Sample, SampleSource, Selection, TrainConfig,
+    TrainControl, TrainEvent, TrainOutcome, files, train,
 };
 
 const SIZE: usize = 32;
@@ -269,5 +269,142 @@ fn nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
             .all(|t| t.data.iter().all(|v| v.is_finite())),
         "kept weights are finite"
     );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Samples tagged with the dataset they belong to, as a MIX's are.
+struct Tagged {
+    inner: InMemorySource,
+    datasets: Vec<&'static str>,
+}
+
+impl SampleSource for Tagged {
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+    fn channels(&self) -> usize {
+        self.inner.channels
+    }
+    fn size(&self) -> usize {
+        self.inner.size
+    }
+    fn sample(&self, index: usize, rng: Option<&mut SplitMix64>) -> Result<Sample, String> {
+        self.inner.sample(index, rng)
+    }
+    fn name(&self, index: usize) -> String {
+        self.inner.name(index)
+    }
+    fn dataset(&self, index: usize) -> String {
+        self.datasets[index].to_owned()
+    }
+}
+
+#[test]
+fn a_mix_picks_its_best_epoch_by_the_mean_of_per_dataset_val_iou() {
+    let device = select(BackendRequest::Cpu).expect("cpu");
+    let train_set = disks(4, 5);
+    let val_set = Tagged {
+        inner: disks(4, 6),
+        datasets: vec!["ct", "mr", "ct", "mr"],
+    };
+    let mut run = config(4, 4);
+    run.train.selection = Selection::MeanDatasetIou;
+    let dir = run_dir("mix-selection");
+    let mut events = Vec::new();
+    let outcome = train(
+        &run,
+        &train_set,
+        &val_set,
+        &dir,
+        &device,
+        &TrainControl::default(),
+        false,
+        &mut |e| events.push(e),
+    )
+    .expect("trains");
+    let TrainOutcome::Finished { state } = outcome else {
+        panic!("not finished")
+    };
+    let means: Vec<f64> = state
+        .history
+        .iter()
+        .map(|r| {
+            let names: Vec<&str> = r
+                .val_iou_per_dataset
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect();
+            assert_eq!(names, ["ct", "mr"], "epoch {}", r.epoch);
+            // Pooled counts lie between the datasets' own IoUs.
+            let (lo, hi) = (
+                r.val_iou_per_dataset[0].1.min(r.val_iou_per_dataset[1].1),
+                r.val_iou_per_dataset[0].1.max(r.val_iou_per_dataset[1].1),
+            );
+            assert!(
+                lo - 1e-12 <= r.val_iou && r.val_iou <= hi + 1e-12,
+                "pooled {} outside [{lo}, {hi}]",
+                r.val_iou
+            );
+            (r.val_iou_per_dataset[0].1 + r.val_iou_per_dataset[1].1) / 2.0
+        })
+        .collect();
+    let first_max =
+        (0..means.len()).fold(0, |best, i| if means[i] > means[best] { i } else { best });
+    assert_eq!(
+        state.best_epoch,
+        Some(first_max),
+        "means per epoch {means:?}"
+    );
+    assert_eq!(state.best_val_iou, means[first_max]);
+    // The epoch events carry the same per-dataset scores, and epochs.csv their columns.
+    let from_events: Vec<Vec<(String, f64)>> = events
+        .iter()
+        .filter_map(|e| {
+            if let TrainEvent::Epoch {
+                val_iou_per_dataset,
+                ..
+            } = e
+            {
+                Some(val_iou_per_dataset.clone())
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(
+        from_events,
+        state
+            .history
+            .iter()
+            .map(|r| r.val_iou_per_dataset.clone())
+            .collect::<Vec<_>>()
+    );
+    let csv = std::fs::read_to_string(dir.join(files::EPOCHS_CSV)).expect("epochs.csv");
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",seconds,val_iou[ct],val_iou[mr]"),
+        "{csv}"
+    );
+    let curves = seglens::train::runs::RunCurves::read(&dir);
+    assert_eq!(curves.epochs.len(), 4);
+    for (read, kept) in curves.epochs.iter().zip(&state.history) {
+        for ((n1, v1), (n2, v2)) in read
+            .val_iou_per_dataset
+            .iter()
+            .zip(&kept.val_iou_per_dataset)
+        {
+            assert!(
+                n1 == n2 && (v1 - v2).abs() < 1e-12,
+                "{n1} {v1} vs {n2} {v2}"
+            );
+        }
+    }
+    // The best checkpoint says how it was chosen.
+    let best = seglens::model::load_model(&dir.join(files::BEST), None, &device.device)
+        .expect("best loads");
+    assert_eq!(best.meta.provenance["selection"], "mean_dataset_iou");
+    assert_eq!(best.meta.provenance["epoch"], first_max);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -85,9 +85,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 step + 1,
                 duration(*eta_secs)
             )),
-            TrainEvent::Epoch { epoch, train_loss, val_loss, val_iou, val_dice, val_dice_per_image, best } => progress.line(&format!(
-                "epoch {}: train loss {train_loss:.4}, val loss {val_loss:.4}, val IoU {val_iou:.4}, Dice {val_dice:.4} (per image {val_dice_per_image:.4}){}",
+            TrainEvent::Epoch { epoch, train_loss, val_loss, val_iou, val_dice, val_dice_per_image, val_iou_per_dataset, best } => progress.line(&format!(
+                "epoch {}: train loss {train_loss:.4}, val loss {val_loss:.4}, val IoU {val_iou:.4}{}, Dice {val_dice:.4} (per image {val_dice_per_image:.4}){}",
                 epoch + 1,
+                val_iou_per_dataset.iter().map(|(name, iou)| format!(" ({name} {iou:.4})")).collect::<String>(),
                 if *best { "  best so far" } else { "" }
             )),
             TrainEvent::Warning { message } => progress.line(&format!("warning: {message}")),
@@ -99,8 +100,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     )?;
     if let TrainOutcome::Finished { state } = outcome {
         eprintln!(
-            "finished: best epoch {} (val IoU {:.4})",
+            "finished: best epoch {} ({} {:.4})",
             state.best_epoch.map_or(0, |e| e + 1),
+            run.train.selection.label(),
             state.best_val_iou
         );
         eprint!("{}", write_run_report(&run_dir, &split, compute)?);
@@ -139,6 +141,7 @@ fn request_of(args: &TrainArgs) -> NewRunRequest {
         normalisation: match args.normalisation.as_str() {
             "reference" => Normalisation::Reference,
             "unit" => Normalisation::Unit,
+            "per-image" => Normalisation::PerImage,
             _ => Normalisation::ImageNet,
         },
         save_every: args.save_every,

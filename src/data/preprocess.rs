@@ -12,7 +12,10 @@
 //!   output channels in the convention's order (B, G, R for [`ChannelLayout::Bgr`], the
 //!   reference's layout), i.e. RGB statistics on BGR channels;
 //! * `ImageNet`: the same without the second `/255` (sane with [`ChannelLayout::Rgb`]);
-//! * `Unit`: `p / max`.
+//! * `Unit`: `p / max`;
+//! * `PerImage`: `(p − mean_c) / std_c`, the statistics of output channel `c` over its
+//!   non-zero pixels after resizing (all pixels when fewer than [`MIN_BODY_PIXELS`] are
+//!   non-zero; `std_c` floored at 1e-6 · max so a flat channel becomes 0, not NaN).
 //!
 //! Nothing is converted silently: every difference between the input and what the model
 //! was trained on comes back as a [`ConventionMismatch`] (or an error in strict mode).
@@ -260,11 +263,17 @@ pub fn prepare(
         let src_c = if channels == 3 { c } else { 0 };
         let out = &mut image[c * size * size..(c + 1) * size * size];
         for (i, o) in out.iter_mut().enumerate() {
-            let p = match &resized {
+            *o = match &resized {
                 Plane::U8(v) => f32::from(v[i * channels + src_c]),
                 Plane::U16(v) => f32::from(v[i * channels + src_c]),
             };
-            *o = normalise(p, max, c, convention.normalisation);
+        }
+        if convention.normalisation == Normalisation::PerImage {
+            standardise(out, max);
+        } else {
+            for o in out.iter_mut() {
+                *o = normalise(*o, max, c, convention.normalisation);
+            }
         }
     }
     let mask = mask.map(|m| {
@@ -283,11 +292,41 @@ pub fn prepare(
     })
 }
 
+/// Fewest non-zero pixels a channel needs for [`Normalisation::PerImage`] to take its
+/// statistics from them alone (below it, e.g. on an almost empty slice, all pixels count).
+pub const MIN_BODY_PIXELS: usize = 16;
+
+/// [`Normalisation::PerImage`] on one channel of raw samples (0..=`max`), in place.
+pub fn standardise(channel: &mut [f32], max: f32) {
+    let body = channel.iter().filter(|&&p| p > 0.0).count();
+    let use_body = body >= MIN_BODY_PIXELS;
+    let counted = |p: f32| !use_body || p > 0.0;
+    let n = if use_body { body } else { channel.len() }.max(1) as f64;
+    let mean = channel
+        .iter()
+        .filter(|&&p| counted(p))
+        .map(|&p| f64::from(p))
+        .sum::<f64>()
+        / n;
+    let var = channel
+        .iter()
+        .filter(|&&p| counted(p))
+        .map(|&p| (f64::from(p) - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    let std = var.sqrt().max(1e-6 * f64::from(max));
+    for p in channel.iter_mut() {
+        *p = ((f64::from(*p) - mean) / std) as f32;
+    }
+}
+
 /// One sample `p` (0..=`max`) of output channel `c` under `normalisation`, in f32 exactly
 /// as albumentations' `normalize` (mean and std scaled by `max`, then the reciprocal).
+/// [`Normalisation::PerImage`] needs the whole channel: see [`standardise`]; here it falls
+/// back to `p / max`.
 pub fn normalise(p: f32, max: f32, c: usize, normalisation: Normalisation) -> f32 {
     match normalisation {
-        Normalisation::Unit => p / max,
+        Normalisation::Unit | Normalisation::PerImage => p / max,
         Normalisation::ImageNet | Normalisation::Reference => {
             let mean = IMAGENET_MEAN[c] * max;
             let denominator = 1.0 / (IMAGENET_STD[c] * max);

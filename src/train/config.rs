@@ -37,6 +37,30 @@ impl OptimizerConfig {
     }
 }
 
+/// How the best epoch is chosen on the validation split.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Selection {
+    /// IoU pooled over every validation pixel (the rule of runs made before the choice
+    /// was recorded).
+    #[default]
+    PooledIou,
+    /// The mean over datasets of each dataset's pooled val IoU: pooled over a MIX, the
+    /// dataset with the large masks (lungs) outweighs the small ones (tumours), and an
+    /// epoch that has not yet learned the tumours can win.
+    MeanDatasetIou,
+}
+
+impl Selection {
+    /// What the score is, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Selection::PooledIou => "val IoU",
+            Selection::MeanDatasetIou => "mean of per-dataset val IoU",
+        }
+    }
+}
+
 /// Everything that defines a training run besides the data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -59,6 +83,9 @@ pub struct TrainConfig {
     /// Also save the last checkpoint every this many steps (0: only at epoch ends and on stop).
     #[serde(default)]
     pub save_every_steps: usize,
+    /// How the best epoch is chosen (absent in older runs: pooled IoU, which they used).
+    #[serde(default)]
+    pub selection: Selection,
 }
 
 impl TrainConfig {
@@ -80,6 +107,7 @@ impl TrainConfig {
             augment: true,
             input: InputConvention::reference(),
             save_every_steps: 0,
+            selection: Selection::PooledIou,
         }
     }
 
@@ -134,6 +162,20 @@ mod tests {
         // Step 2 uses (1 − 1/17100)^0.9 · 0.01.
         assert!((c.lr_at(2, max) - 0.01 * (1.0f64 - 1.0 / 17_100.0).powf(0.9)).abs() < 1e-15);
         assert!(c.lr_at(max, max) > 0.0 && c.lr_at(max, max) < 1e-5);
+    }
+
+    #[test]
+    fn runs_without_a_recorded_rule_keep_pooled_selection() {
+        let mut json = serde_json::to_value(TrainConfig::reference_recipe(Variant::S)).unwrap();
+        json.as_object_mut().unwrap().remove("selection");
+        let old: TrainConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(old.selection, Selection::PooledIou);
+        let mix = TrainConfig {
+            selection: Selection::MeanDatasetIou,
+            ..TrainConfig::reference_recipe(Variant::S)
+        };
+        let text = serde_json::to_string(&mix).unwrap();
+        assert!(text.contains(r#""selection":"mean_dataset_iou""#), "{text}");
     }
 
     #[test]

@@ -61,7 +61,9 @@ pub enum TrainEvent {
         val_dice: f64,
         /// Mean per-image validation Dice (images with empty GT and empty prediction excluded).
         val_dice_per_image: f64,
-        /// Whether this epoch is the best so far (by pooled val IoU).
+        /// Pooled validation IoU of each dataset, when the validation set holds several.
+        val_iou_per_dataset: Vec<(String, f64)>,
+        /// Whether this epoch is the best so far (by the run's selection rule).
         best: bool,
     },
     /// A checkpoint was written.

@@ -11,8 +11,9 @@ pub mod run;
 pub mod runs;
 pub mod setup;
 pub mod source;
+pub mod val_scores;
 
-pub use config::{OptimizerConfig, TrainConfig};
+pub use config::{OptimizerConfig, Selection, TrainConfig};
 pub use event::{CheckpointKind, TrainEvent};
 pub use event_log::EventLog;
 pub use prepared::PreparedSource;
@@ -21,3 +22,4 @@ pub use run::{
     train, validate,
 };
 pub use source::{InMemorySource, Sample, SampleSource};
+pub use val_scores::ValScores;

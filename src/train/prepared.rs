@@ -95,4 +95,10 @@ impl SampleSource for PreparedSource {
     fn name(&self, index: usize) -> String {
         self.inner.name(index)
     }
+    fn dataset(&self, index: usize) -> String {
+        self.refs
+            .get(index)
+            .map(|r| r.dataset.clone())
+            .unwrap_or_default()
+    }
 }

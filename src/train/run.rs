@@ -19,9 +19,10 @@ use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::config::{OptimizerConfig, TrainConfig};
+use super::config::{OptimizerConfig, Selection, TrainConfig};
 use super::event::{CheckpointKind, TrainEvent};
 use super::source::SampleSource;
+use super::val_scores::{ValScores, ValTally, dataset_names};
 use crate::backend::ComputeDevice;
 use crate::fsutil::{read_json, write_json};
 use crate::loss::bce_dice_loss;
@@ -135,6 +136,9 @@ pub struct EpochRecord {
     pub val_dice: f64,
     /// Mean per-image validation Dice (both-empty images excluded).
     pub val_dice_per_image: f64,
+    /// Pooled validation IoU of each dataset (by name), when the validation set has several.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub val_iou_per_dataset: Vec<(String, f64)>,
     /// Learning rate of the epoch's last step.
     pub lr: f64,
     /// Wall seconds of the epoch (training and validation).
@@ -150,7 +154,8 @@ pub struct RunState {
     pub epoch_loss_sum: f64,
     /// Steps counted in `epoch_loss_sum`.
     pub epoch_loss_steps: usize,
-    /// Best pooled val IoU so far.
+    /// Best selection score so far: pooled val IoU, or the mean of per-dataset val IoU
+    /// (the configuration's [`Selection`]).
     pub best_val_iou: f64,
     /// Epoch of that best.
     pub best_epoch: Option<usize>,
@@ -253,9 +258,23 @@ fn train_inner(
         truncate_csv(&run_dir.join(files::EPOCHS_CSV), state.history.len())?;
     }
     let mut steps_csv = CsvAppender::open(&run_dir.join(files::STEPS_CSV), "step,epoch,loss,lr")?;
+    // Per-dataset columns only for runs selected on them (older runs resume with the
+    // header they have), after the fixed columns, which readers expect first.
+    let per_dataset_columns = config.selection == Selection::MeanDatasetIou;
+    let val_datasets = if per_dataset_columns {
+        dataset_names(val_set)
+    } else {
+        Vec::new()
+    };
+    let per_dataset_header: String = val_datasets
+        .iter()
+        .map(|d| format!(",val_iou[{d}]"))
+        .collect();
     let mut epochs_csv = CsvAppender::open(
         &run_dir.join(files::EPOCHS_CSV),
-        "epoch,train_loss,val_loss,val_iou,val_dice,val_dice_per_image,lr,seconds",
+        &format!(
+            "epoch,train_loss,val_loss,val_iou,val_dice,val_dice_per_image,lr,seconds{per_dataset_header}"
+        ),
     )?;
     let mut throughput = Throughput::new();
     let mut epoch_start = Instant::now();
@@ -325,7 +344,8 @@ fn train_inner(
             let (val_loss, val) =
                 validate(&model.valid(), val_set, config.batch_size, &compute.device)?;
             let train_loss = state.epoch_loss_sum / state.epoch_loss_steps.max(1) as f64;
-            let best = state.best_epoch.is_none() || val.iou > state.best_val_iou;
+            let score = val.selection_score(config.selection);
+            let best = state.best_epoch.is_none() || score > state.best_val_iou;
             let record = EpochRecord {
                 epoch,
                 train_loss,
@@ -333,11 +353,20 @@ fn train_inner(
                 val_iou: val.iou,
                 val_dice: val.dice,
                 val_dice_per_image: val.dice_per_image,
+                val_iou_per_dataset: val.per_dataset.clone(),
                 lr,
                 seconds: epoch_start.elapsed().as_secs_f64(),
             };
+            let per_dataset: String = if per_dataset_columns {
+                val.per_dataset
+                    .iter()
+                    .map(|(_, iou)| format!(",{iou}"))
+                    .collect()
+            } else {
+                String::new()
+            };
             epochs_csv.line(&format!(
-                "{epoch},{train_loss},{val_loss},{},{},{},{lr},{:.3}",
+                "{epoch},{train_loss},{val_loss},{},{},{},{lr},{:.3}{per_dataset}",
                 val.iou, val.dice, val.dice_per_image, record.seconds
             ))?;
             on_event(TrainEvent::Epoch {
@@ -347,17 +376,26 @@ fn train_inner(
                 val_iou: val.iou,
                 val_dice: val.dice,
                 val_dice_per_image: val.dice_per_image,
+                val_iou_per_dataset: val.per_dataset.clone(),
                 best,
             });
             state.history.push(record);
             state.epoch_loss_sum = 0.0;
             state.epoch_loss_steps = 0;
             if best {
-                state.best_val_iou = val.iou;
+                state.best_val_iou = score;
                 state.best_epoch = Some(epoch);
                 let path = run_dir.join(files::BEST);
                 let mut best_meta = meta.clone();
-                best_meta.provenance = serde_json::json!({ "epoch": epoch, "val_iou": val.iou, "val_dice": val.dice, "selected_on": "validation split" });
+                best_meta.provenance = serde_json::json!({
+                    "epoch": epoch,
+                    "val_iou": val.iou,
+                    "val_dice": val.dice,
+                    "val_iou_per_dataset": val.per_dataset,
+                    "selected_on": "validation split",
+                    "selection": config.selection,
+                    "selection_score": score,
+                });
                 save_checkpoint(&model, &best_meta, &path)?;
                 on_event(TrainEvent::CheckpointSaved {
                     kind: CheckpointKind::Best,
@@ -609,17 +647,6 @@ fn load_batch(
     ))
 }
 
-/// Pooled and per-image validation scores at threshold 0.5.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ValScores {
-    /// Pooled IoU.
-    pub iou: f64,
-    /// Pooled Dice.
-    pub dice: f64,
-    /// Mean per-image Dice, images with empty GT and empty prediction excluded.
-    pub dice_per_image: f64,
-}
-
 /// Runs `model` (eval mode) over `set`; returns the mean loss and the scores.
 pub fn validate(
     model: &CmuNext,
@@ -628,9 +655,9 @@ pub fn validate(
     device: &Device,
 ) -> anyhow::Result<(f64, ValScores)> {
     let (mut loss_sum, mut seen) = (0.0, 0usize);
-    let (mut tp, mut fp, mut fneg) = (0u64, 0u64, 0u64);
-    let (mut dice_sum, mut dice_n) = (0.0, 0usize);
     let s = set.size();
+    let names = dataset_names(set);
+    let mut tally = ValTally::new(names.len());
     let indices: Vec<usize> = (0..set.len()).collect();
     for chunk in indices.chunks(batch.max(1)) {
         let (images, masks) = load_batch(set, chunk, None, device)?;
@@ -639,45 +666,11 @@ pub fn validate(
         seen += chunk.len();
         let logits = read_f32(logits)?;
         let masks = read_f32(masks)?;
-        for (l, m) in logits.chunks(s * s).zip(masks.chunks(s * s)) {
-            let (mut a, mut b, mut c) = (0u64, 0u64, 0u64);
-            for (&x, &t) in l.iter().zip(m) {
-                // sigmoid(x) > 0.5 ⇔ x > 0.
-                match (x > 0.0, t > 0.5) {
-                    (true, true) => a += 1,
-                    (true, false) => b += 1,
-                    (false, true) => c += 1,
-                    _ => {}
-                }
-            }
-            tp += a;
-            fp += b;
-            fneg += c;
-            if a + b + c > 0 {
-                dice_sum += 2.0 * a as f64 / (2 * a + b + c) as f64;
-                dice_n += 1;
-            }
+        for ((l, m), &index) in logits.chunks(s * s).zip(masks.chunks(s * s)).zip(chunk) {
+            tally.add(l, m, names.binary_search(&set.dataset(index)).ok());
         }
     }
-    let union = tp + fp + fneg;
-    let scores = ValScores {
-        iou: if union == 0 {
-            1.0
-        } else {
-            tp as f64 / union as f64
-        },
-        dice: if union == 0 {
-            1.0
-        } else {
-            2.0 * tp as f64 / (2 * tp + fp + fneg) as f64
-        },
-        dice_per_image: if dice_n == 0 {
-            f64::NAN
-        } else {
-            dice_sum / dice_n as f64
-        },
-    };
-    Ok((loss_sum / seen.max(1) as f64, scores))
+    Ok((loss_sum / seen.max(1) as f64, tally.finish(names)))
 }
 
 fn scalar(t: Tensor<1>) -> anyhow::Result<f64> {

@@ -111,6 +111,7 @@ impl RunCurves {
                 ))
             })
             .collect();
+        let dataset_columns = per_dataset_columns(&dir.join(files::EPOCHS_CSV));
         let epochs = read_rows(&dir.join(files::EPOCHS_CSV))
             .filter_map(|r| {
                 let f = |i: usize| r.get(i).and_then(|v| v.parse::<f64>().ok());
@@ -121,6 +122,10 @@ impl RunCurves {
                     val_iou: f(3)?,
                     val_dice: f(4)?,
                     val_dice_per_image: f(5)?,
+                    val_iou_per_dataset: dataset_columns
+                        .iter()
+                        .filter_map(|(i, name)| Some((name.clone(), f(*i)?)))
+                        .collect(),
                     lr: f(6)?,
                     seconds: f(7)?,
                 })
@@ -131,6 +136,22 @@ impl RunCurves {
 }
 
 /// Data rows (header skipped) of a small CSV file without quoting.
+/// `(column, dataset)` of the `val_iou[dataset]` columns of an `epochs.csv` header.
+fn per_dataset_columns(path: &Path) -> Vec<(usize, String)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let header = text.lines().next().unwrap_or_default();
+    header
+        .split(',')
+        .enumerate()
+        .filter_map(|(i, col)| {
+            Some((
+                i,
+                col.strip_prefix("val_iou[")?.strip_suffix(']')?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
 fn read_rows(path: &Path) -> impl Iterator<Item = Vec<String>> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let rows: Vec<Vec<String>> = text

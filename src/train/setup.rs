@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use super::config::{OptimizerConfig, TrainConfig};
+use super::config::{OptimizerConfig, Selection, TrainConfig};
 use super::prepared::PreparedSource;
 use super::run::{RunConfig, files};
 use crate::convention::{ChannelLayout, InputConvention, Normalisation};
@@ -203,8 +203,8 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
             size: request.size,
             ..InputConvention::reference()
         },
-        Normalisation::Unit => InputConvention {
-            normalisation: Normalisation::Unit,
+        n @ (Normalisation::Unit | Normalisation::PerImage) => InputConvention {
+            normalisation: n,
             ..InputConvention::default_for_size(request.size)
         },
         Normalisation::ImageNet => InputConvention::default_for_size(request.size),
@@ -226,6 +226,13 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
             weight_decay: 1e-4,
         },
     };
+    // Several datasets: choose the epoch on their mean val IoU, not on pooled pixels,
+    // which the dataset with the largest masks would decide.
+    let selection = if datasets.len() > 1 {
+        Selection::MeanDatasetIou
+    } else {
+        Selection::PooledIou
+    };
     let train = TrainConfig {
         variant: request.variant,
         epochs: request.epochs,
@@ -236,6 +243,7 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
         augment: request.augment,
         input,
         save_every_steps: request.save_every,
+        selection,
     };
     train.validate().map_err(anyhow::Error::msg)?;
     let data = serde_json::json!({

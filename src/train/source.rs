@@ -28,6 +28,11 @@ pub trait SampleSource: Send + Sync {
     fn sample(&self, index: usize, rng: Option<&mut SplitMix64>) -> Result<Sample, String>;
     /// A name for messages (usually the image file).
     fn name(&self, index: usize) -> String;
+    /// The dataset sample `index` comes from ("" when the source does not know), for
+    /// per-dataset validation scores.
+    fn dataset(&self, _index: usize) -> String {
+        String::new()
+    }
 }
 
 /// Samples held in memory (tests, small sets, cached datasets).

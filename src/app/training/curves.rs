@@ -174,6 +174,7 @@ mod tests {
             val_iou: 0.4,
             val_dice: 0.5714,
             val_dice_per_image: 0.5,
+            val_iou_per_dataset: Vec::new(),
             best: true,
         });
         c.apply(&step(2, 0.25));

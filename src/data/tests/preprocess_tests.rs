@@ -447,3 +447,64 @@ fn augmentation_moves_image_and_mask_together() {
         .unwrap();
     assert!(fg.contains(&(peak % 12, peak / 12)), "peak at {peak}");
 }
+
+#[test]
+fn per_image_standardisation_uses_the_body_pixels() {
+    use crate::data::preprocess::standardise;
+    // 20 background zeros, 8 × 10 and 8 × 30: body mean 20, sd 10.
+    let mut c: Vec<f32> = [vec![0.0; 20], vec![10.0; 8], vec![30.0; 8]].concat();
+    standardise(&mut c, 255.0);
+    assert_eq!((c[0], c[20], c[28]), (-2.0, -1.0, 1.0));
+    // Fewer than 16 non-zero pixels: all pixels count (mean 1, sd √3).
+    let mut few = vec![0.0, 0.0, 0.0, 4.0];
+    standardise(&mut few, 255.0);
+    let r3 = 3f32.sqrt();
+    assert!(
+        (few[0] + 1.0 / r3).abs() < 1e-6 && (few[3] - 3.0 / r3).abs() < 1e-6,
+        "{few:?}"
+    );
+    // A flat channel becomes 0, not NaN.
+    let mut flat = vec![7.0; 32];
+    standardise(&mut flat, 255.0);
+    assert!(flat.iter().all(|&v| v == 0.0));
+}
+
+#[test]
+fn per_image_input_does_not_change_with_a_brighter_scanner() {
+    let convention = InputConvention {
+        normalisation: Normalisation::PerImage,
+        ..unit(8, ChannelLayout::MultiSequence)
+    };
+    let dim = raw_rgb(8, 8, |x, y| [(x * 10 + y) as u8, (y * 12) as u8 + 1, 40]);
+    // Every channel twice as bright plus a constant: same anatomy, another scanner's scale.
+    let bright = raw_rgb(8, 8, |x, y| {
+        [(x * 20 + 2 * y) as u8 + 5, (y * 24) as u8 + 7, 90]
+    });
+    let (a, b) = (
+        run(&dim, None, &convention, Augmentation::NONE),
+        run(&bright, None, &convention, Augmentation::NONE),
+    );
+    // Channel 1 is a linear map of the dim one (×2 + 5) and channel 2 flat in both.
+    // (Channel 0 is not: its one zero pixel at x = y = 0 is background in the dim image only.)
+    for p in 0..64 {
+        assert!(
+            (a.image[64 + p] - b.image[64 + p]).abs() < 1e-4,
+            "pixel {p}: {} vs {}",
+            a.image[64 + p],
+            b.image[64 + p]
+        );
+        assert_eq!(
+            (a.image[128 + p], b.image[128 + p]),
+            (0.0, 0.0),
+            "flat channel, pixel {p}"
+        );
+    }
+    // Channel 0's body pixels have mean 0 and sd 1.
+    let body: Vec<f32> = (1..64).map(|p| a.image[p]).collect();
+    let mean = body.iter().sum::<f32>() / 63.0;
+    let sd = (body.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / 63.0).sqrt();
+    assert!(
+        mean.abs() < 1e-5 && (sd - 1.0).abs() < 1e-5,
+        "mean {mean} sd {sd}"
+    );
+}
