@@ -347,6 +347,62 @@ fn predict_on_a_nifti_volume_writes_volumes_on_its_grid() {
 }
 
 #[test]
+fn predict_on_a_dataset_folder_takes_the_volumes_in_its_images_too() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = scratch("dataset-with-volume");
+    std::fs::create_dir_all(data.join("images")).unwrap();
+    std::fs::create_dir_all(data.join("masks")).unwrap();
+    let slice = "TCGA_DU_6404_19850629_34.png";
+    std::fs::copy(
+        root.join("assets/demo/mri-lgg/images").join(slice),
+        data.join("images").join(slice),
+    )
+    .unwrap();
+    std::fs::copy(
+        root.join("assets/demo/mri-lgg/masks").join(slice),
+        data.join("masks").join(slice),
+    )
+    .unwrap();
+    std::fs::copy(
+        root.join("tests/data/formats/brain1_image.nii.gz"),
+        data.join("images/brain1_image.nii.gz"),
+    )
+    .unwrap();
+    // A label volume in masks/ is not an input.
+    std::fs::copy(
+        root.join("tests/data/formats/brain1_label.nii.gz"),
+        data.join("masks/brain1_image.nii.gz"),
+    )
+    .unwrap();
+    let out = scratch("dataset-with-volume-out");
+    let model = root.join("assets/models/cmunext-s-mri-lgg.safetensors");
+    let run = seglens(&[
+        "predict",
+        "--model",
+        &model.display().to_string(),
+        "--data",
+        &data.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+        "--backend",
+        "cpu",
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("of 2 inputs"), "{stderr}");
+    assert!(
+        out.join("masks/TCGA_DU_6404_19850629_34.png").is_file(),
+        "{stderr}"
+    );
+    let labels = seglens::data::nifti::read_nifti(&out.join("masks/brain1_image.nii.gz"))
+        .expect("label volume written");
+    let input =
+        seglens::data::nifti::read_nifti(&data.join("images/brain1_image.nii.gz")).expect("input");
+    assert_eq!(labels.dims, input.dims);
+    let _ = std::fs::remove_dir_all(data);
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
 fn compare_pairs_two_models_image_by_image() {
     let lungs = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("assets/models/cmunext-s-ct-lungs.safetensors")

@@ -276,11 +276,20 @@ fn list_inputs(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     if path.join("images").is_dir() {
         let report = pair_dataset(path)?;
+        // Pairing takes 2D images only; the volumes and DICOM slices it leaves out of
+        // images/ are inputs too (their labels, if any, are not needed to predict).
+        let images_dir = report.images_dir.clone();
+        let volumes = report.ignored.into_iter().map(|f| f.path).filter(|p| {
+            p.parent() == Some(images_dir.as_path())
+                && p.is_file()
+                && (is_nifti_path(p) || looks_like_dicom(p))
+        });
         let mut images: Vec<PathBuf> = report
             .pairs
             .into_iter()
             .map(|p| p.image)
             .chain(report.images_without_mask)
+            .chain(volumes)
             .collect();
         images.sort();
         return Ok(images);
