@@ -1,7 +1,7 @@
 //! The window-free core of the mask annotator: a binary edit mask, the editing
 //! tools (brush, eraser, flood fill, polygon, "take prediction", clear), bounded
-//! undo/redo with a saved-revision marker, safe saving with backups, and autosave
-//! of unsaved edits for crash recovery.
+//! undo/redo with a saved-revision marker, safe saving with backups (PNG masks, and
+//! slices of NIfTI label volumes), and autosave of unsaved edits for crash recovery.
 //!
 //! Nothing here knows about egui or textures, so every rule can be tested on small
 //! masks with exact pixel counts. Coordinates are image pixels: pixel `(x, y)`
@@ -10,6 +10,7 @@
 mod edit;
 mod history;
 mod mask;
+pub mod nifti_label;
 mod recovery;
 mod rect;
 mod save;

@@ -195,7 +195,7 @@ pub fn save_mask_at(
 /// Copies `original` to `<dir>/<file name>.<stamp>.<n>` with the smallest `n ≥ 1`
 /// not yet taken. `create_new` makes "not taken" atomic, so two saves in the same
 /// second (or two processes) never overwrite each other's backups.
-fn backup_copy(original: &Path, dir: &Path, stamp: &str) -> Result<PathBuf, SaveError> {
+pub(crate) fn backup_copy(original: &Path, dir: &Path, stamp: &str) -> Result<PathBuf, SaveError> {
     let name = original
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

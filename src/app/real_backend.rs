@@ -14,6 +14,7 @@ use super::backend::{
     AppBackend, EntryId, EntryInfo, ImageF32, LoadedEntry, Mask, Modality, ModelId, ModelInfo,
     Prediction, SourceRef, TrainControl, TrainEvent, TrainingJob, TrainingPlan, Window,
 };
+use crate::annotate::nifti_label;
 use crate::backend::{BackendRequest, ComputeDevice, select};
 use crate::data::augment::Augmentation;
 use crate::data::dataset::open_dataset;
@@ -292,14 +293,29 @@ impl AppBackend for RealBackend {
                 let k: usize = k
                     .parse()
                     .map_err(|_| format!("bad slice index in {}", entry.id.0))?;
-                (
-                    scalar_to_image(
-                        &volume
-                            .slice(VoxelAxis::K, k, None)
-                            .map_err(|e| e.to_string())?,
-                    ),
-                    None,
-                )
+                let slice = volume
+                    .slice(VoxelAxis::K, k, None)
+                    .map_err(|e| e.to_string())?;
+                // The label volume beside it, when there is one, is the slice's GT; one
+                // that does not fit is a warning, not a failure to show the image.
+                let gt = match nifti_label::find_label(Path::new(path)) {
+                    Some(label_path) => match read_nifti(&label_path)
+                        .map_err(|e| e.to_string())
+                        .and_then(|label| nifti_label::label_slice(&label, volume.dims, k))
+                    {
+                        Ok(data) => Some(Mask {
+                            width: slice.width,
+                            height: slice.height,
+                            data,
+                        }),
+                        Err(e) => {
+                            info.warnings.push(e);
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                (scalar_to_image(&slice), gt)
             }
             _ => return Err(format!("unknown entry {}", entry.id.0)),
         };

@@ -1,14 +1,16 @@
 //! Saving edited masks and their autosaves for [`super::real_backend::RealBackend`].
 //!
-//! An entry id names its files (`pair|image|mask;mask` or `image|path`), so the dataset
-//! folder is the parent of the `images/` folder the image sits in (or the image's own
-//! folder). Saves follow [`crate::annotate::save_mask`]: 0/255 PNG, atomic, previous
-//! versions in `<dataset>/.seglens/backups/`; autosaves go to `<dataset>/.seglens/recovery/`.
+//! An entry id names its files (`pair|image|mask;mask`, `image|path` or `nifti|path|k`),
+//! so the dataset folder is the parent of the `images/` folder the image sits in (or the
+//! image's own folder). Saves follow [`crate::annotate::save_mask`]: 0/255 PNG, atomic,
+//! previous versions in `<dataset>/.seglens/backups/`; a NIfTI slice goes into the volume's
+//! label volume ([`crate::annotate::nifti_label`]); autosaves go to
+//! `<dataset>/.seglens/recovery/`.
 
 use std::path::{Path, PathBuf};
 
 use super::backend::{EntryId, EntryInfo, Mask};
-use crate::annotate::{EditMask, RecoveryStore, SavePlan, save_mask};
+use crate::annotate::{EditMask, RecoveryStore, SavePlan, nifti_label, save_mask};
 
 /// The image and mask files of an entry, when it is a 2D image file.
 fn files_of(entry: &EntryInfo) -> Result<(PathBuf, Vec<PathBuf>), String> {
@@ -22,11 +24,7 @@ fn files_of(entry: &EntryInfo) -> Result<(PathBuf, Vec<PathBuf>), String> {
                 .map(PathBuf::from)
                 .collect(),
         )),
-        ["image", image] => Ok((PathBuf::from(image), Vec::new())),
-        ["nifti", ..] => Err(
-            "edits of NIfTI slices cannot be saved yet (save a label volume is not supported)"
-                .into(),
-        ),
+        ["image", image] | ["nifti", image, _] => Ok((PathBuf::from(image), Vec::new())),
         ["dicom", ..] => {
             Err("edits of DICOM slices cannot be saved: DICOM has no mask file to write".into())
         }
@@ -52,6 +50,17 @@ fn edit_mask(mask: &Mask) -> Result<EditMask, String> {
 
 /// Saves `mask` as the entry's mask file; returns what happened, in words.
 pub fn save(entry: &EntryInfo, mask: &Mask) -> Result<String, String> {
+    if let ["nifti", volume, k] = entry.id.0.split('|').collect::<Vec<_>>().as_slice() {
+        let k: usize = k
+            .parse()
+            .map_err(|_| format!("bad slice index in {}", entry.id.0))?;
+        let saved = nifti_label::save_label_slice(Path::new(volume), k, &edit_mask(mask)?)?;
+        let mut message = format!("saved slice k={k} in {}", saved.written.display());
+        if let Some(b) = saved.backup {
+            message += &format!(" (previous version kept as {})", b.display());
+        }
+        return Ok(message);
+    }
     let (image, masks) = files_of(entry)?;
     let stem = image
         .file_stem()

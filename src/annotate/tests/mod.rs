@@ -3,6 +3,7 @@
 
 mod history;
 mod mask;
+mod nifti_label;
 mod recovery;
 mod save;
 mod timestamp;
