@@ -115,6 +115,20 @@ fn real_backend_opens_dicom_files_folders_and_nifti_volumes() {
     assert_eq!(volume.len(), 25, "one entry per axial slice");
     let slice = backend.load(&volume[12]).expect("slice loads");
     assert_eq!((slice.image.width, slice.image.height), (256, 256));
+    // brain1_label.nii.gz beside it is the slice's ground truth, voxel for voxel.
+    let label =
+        seglens::data::nifti::read_nifti(&formats.join("brain1_label.nii.gz")).expect("label");
+    let gt = slice.gt.expect("the label volume is the GT");
+    let plane = 256 * 256;
+    let expected: Vec<u8> = label.values[12 * plane..13 * plane]
+        .iter()
+        .map(|&v| u8::from(v != 0.0))
+        .collect();
+    assert_eq!((gt.width, gt.height), (256, 256));
+    assert!(
+        gt.data == expected && expected.contains(&1),
+        "slice 12 of the label volume, with foreground"
+    );
     let err = backend
         .open(&formats.join("missing.nii.gz"))
         .expect_err("missing file");
