@@ -8,7 +8,7 @@ use crate::train::runs::{RunCurves, smoothed};
 pub const LOSS_SMOOTHING: f64 = 0.1;
 
 /// One validated epoch.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EpochPoint {
     /// 0-based epoch.
     pub epoch: usize,
@@ -20,6 +20,21 @@ pub struct EpochPoint {
     pub val_iou: f64,
     /// Pooled validation Dice (F1) at 0.5.
     pub val_dice: f64,
+    /// Pooled validation IoU of each dataset of a MIX (empty otherwise).
+    pub val_iou_per_dataset: Vec<(String, f64)>,
+}
+
+impl EpochPoint {
+    /// The score the best epoch is chosen by: the mean of per-dataset IoU when the run
+    /// recorded it (a MIX, [`crate::train::Selection::MeanDatasetIou`]), else pooled IoU.
+    pub fn selection_score(&self) -> f64 {
+        if self.val_iou_per_dataset.is_empty() {
+            self.val_iou
+        } else {
+            self.val_iou_per_dataset.iter().map(|(_, v)| v).sum::<f64>()
+                / self.val_iou_per_dataset.len() as f64
+        }
+    }
 }
 
 /// Series of one run.
@@ -37,7 +52,7 @@ pub struct LiveCurves {
     pub lr: Vec<[f64; 2]>,
     /// Validated epochs.
     pub epochs: Vec<EpochPoint>,
-    /// Best epoch so far (by val IoU).
+    /// Best epoch so far (by the run's selection score).
     pub best_epoch: Option<usize>,
 }
 
@@ -54,29 +69,32 @@ impl LiveCurves {
         }
         let mut best = f64::NEG_INFINITY;
         for e in &curves.epochs {
-            out.epochs.push(EpochPoint {
+            let point = EpochPoint {
                 epoch: e.epoch,
                 train_loss: e.train_loss,
                 val_loss: e.val_loss,
                 val_iou: e.val_iou,
                 val_dice: e.val_dice,
-            });
-            if e.val_iou > best {
-                best = e.val_iou;
+                val_iou_per_dataset: e.val_iou_per_dataset.clone(),
+            };
+            if point.selection_score() > best {
+                best = point.selection_score();
                 out.best_epoch = Some(e.epoch);
             }
+            out.epochs.push(point);
         }
         out
     }
 
     /// Adds what `event` says to the series.
     pub fn apply(&mut self, event: &TrainEvent) {
-        match *event {
+        match event {
             TrainEvent::Started {
                 steps_per_epoch,
                 start_step,
                 ..
             } => {
+                let (steps_per_epoch, start_step) = (*steps_per_epoch, *start_step);
                 // A resumed run continues from `start_step`: drop anything past it.
                 self.steps_per_epoch = steps_per_epoch;
                 self.loss.retain(|p| p[0] <= start_step as f64);
@@ -86,8 +104,8 @@ impl LiveCurves {
                 self.best_epoch = self.best_epoch.filter(|&b| b < done_epochs);
             }
             TrainEvent::Step { step, loss, lr, .. } => {
-                self.loss.push([(step + 1) as f64, loss]);
-                self.lr.push([(step + 1) as f64, lr]);
+                self.loss.push([(step + 1) as f64, *loss]);
+                self.lr.push([(step + 1) as f64, *lr]);
             }
             TrainEvent::Epoch {
                 epoch,
@@ -95,18 +113,20 @@ impl LiveCurves {
                 val_loss,
                 val_iou,
                 val_dice,
+                val_iou_per_dataset,
                 best,
                 ..
             } => {
                 self.epochs.push(EpochPoint {
-                    epoch,
-                    train_loss,
-                    val_loss,
-                    val_iou,
-                    val_dice,
+                    epoch: *epoch,
+                    train_loss: *train_loss,
+                    val_loss: *val_loss,
+                    val_iou: *val_iou,
+                    val_dice: *val_dice,
+                    val_iou_per_dataset: val_iou_per_dataset.clone(),
                 });
-                if best {
-                    self.best_epoch = Some(epoch);
+                if *best {
+                    self.best_epoch = Some(*epoch);
                 }
             }
             _ => {}
@@ -129,6 +149,21 @@ impl LiveCurves {
             .iter()
             .map(|e| [(e.epoch + 1) as f64, value(e)])
             .collect()
+    }
+
+    /// The datasets of a MIX with their val IoU per epoch (x = 1-based epoch), in name order.
+    pub fn per_dataset_series(&self) -> Vec<(String, Vec<[f64; 2]>)> {
+        let mut out: Vec<(String, Vec<[f64; 2]>)> = Vec::new();
+        for e in &self.epochs {
+            for (name, iou) in &e.val_iou_per_dataset {
+                let point = [(e.epoch + 1) as f64, *iou];
+                match out.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, series)) => series.push(point),
+                    None => out.push((name.clone(), vec![point])),
+                }
+            }
+        }
+        out
     }
 
     /// Validation loss on the step axis (at the end of each epoch), to plot beside the training loss.
@@ -201,5 +236,42 @@ mod tests {
             device: String::new(),
         });
         assert_eq!((c.loss.len(), c.epochs.len(), c.best_epoch), (1, 0, None));
+    }
+
+    #[test]
+    fn a_mix_run_read_back_has_its_best_epoch_by_the_datasets_mean() {
+        use crate::train::EpochRecord;
+        let record = |epoch: usize, pooled: f64, ct: f64, mr: f64| EpochRecord {
+            epoch,
+            train_loss: 1.0,
+            val_loss: 1.0,
+            val_iou: pooled,
+            val_dice: 0.0,
+            val_dice_per_image: 0.0,
+            val_iou_per_dataset: vec![("ct".into(), ct), ("mr".into(), mr)],
+            lr: 0.01,
+            seconds: 1.0,
+        };
+        // Epoch 0 has the best pooled IoU (the lungs), epoch 1 the best mean.
+        let run = RunCurves {
+            steps: Vec::new(),
+            epochs: vec![record(0, 0.85, 0.95, 0.10), record(1, 0.80, 0.90, 0.40)],
+        };
+        let c = LiveCurves::from_run(&run, 10);
+        assert_eq!(c.best_epoch, Some(1));
+        assert_eq!(
+            c.per_dataset_series(),
+            vec![
+                ("ct".to_string(), vec![[1.0, 0.95], [2.0, 0.90]]),
+                ("mr".to_string(), vec![[1.0, 0.10], [2.0, 0.40]])
+            ]
+        );
+        // Without per-dataset scores (one dataset, or a run before the rule): pooled IoU.
+        let mut single = run.clone();
+        single
+            .epochs
+            .iter_mut()
+            .for_each(|e| e.val_iou_per_dataset.clear());
+        assert_eq!(LiveCurves::from_run(&single, 10).best_epoch, Some(0));
     }
 }

@@ -316,7 +316,7 @@ impl TrainingState {
                     best_val_iou,
                 } => {
                     effects.push(Effect::Info(format!(
-                        "training finished: best epoch {} (val IoU {best_val_iou:.3})",
+                        "training finished: best epoch {} (validation score {best_val_iou:.3})",
                         best_epoch + 1
                     )));
                     // Every finished run has validated an epoch, so it has a best checkpoint.

@@ -382,6 +382,13 @@ fn curves_ui(ui: &mut egui::Ui, t: &TrainingState) {
                 SERIES[4],
                 PlotPoints::from(c.epoch_series(|e| e.val_dice)),
             ));
+            // A MIX: each dataset's own IoU, which its best epoch is chosen on (their mean).
+            for (name, series) in c.per_dataset_series() {
+                plot.line(
+                    Line::new(format!("val IoU, {name}"), PlotPoints::from(series))
+                        .style(LineStyle::dotted_dense()),
+                );
+            }
             if let Some(best) = c.best_epoch {
                 plot.vline(
                     VLine::new(format!("best epoch {}", best + 1), (best + 1) as f64)
@@ -418,7 +425,15 @@ fn best_text(c: &LiveCurves) -> String {
     c.best_epoch
         .and_then(|b| c.epochs.iter().find(|e| e.epoch == b))
         .map_or("–".into(), |e| {
-            format!("{} ({:.3})", e.epoch + 1, e.val_iou)
+            if e.val_iou_per_dataset.is_empty() {
+                format!("{} ({:.3})", e.epoch + 1, e.val_iou)
+            } else {
+                format!(
+                    "{} (mean of datasets' IoU {:.3})",
+                    e.epoch + 1,
+                    e.selection_score()
+                )
+            }
         })
 }
 
