@@ -82,6 +82,32 @@ fn step_losses(events: &[TrainEvent]) -> Vec<(usize, f64)> {
         .collect()
 }
 
+/// Trains `run` from scratch on the CPU to its last epoch; the final state and every event.
+fn train_to_end(
+    run: &RunConfig,
+    train_set: &dyn SampleSource,
+    val_set: &dyn SampleSource,
+    dir: &std::path::Path,
+) -> (seglens::train::RunState, Vec<TrainEvent>) {
+    let device = select(BackendRequest::Cpu).expect("cpu");
+    let mut events = Vec::new();
+    let outcome = train(
+        run,
+        train_set,
+        val_set,
+        dir,
+        &device,
+        &TrainControl::default(),
+        false,
+        &mut |e| events.push(e),
+    )
+    .unwrap_or_else(|e| panic!("training in {} failed: {e:#}", dir.display()));
+    let TrainOutcome::Finished { state } = outcome else {
+        panic!("the run in {} did not finish", dir.display())
+    };
+    (state, events)
+}
+
 #[test]
 fn loss_falls_and_interrupted_run_resumes_exactly() {
     let device = select(BackendRequest::Cpu).expect("cpu");
@@ -90,21 +116,7 @@ fn loss_falls_and_interrupted_run_resumes_exactly() {
 
     // Uninterrupted run.
     let dir_a = run_dir("a");
-    let mut events_a = Vec::new();
-    let outcome = train(
-        &run,
-        &train_set,
-        &val_set,
-        &dir_a,
-        &device,
-        &TrainControl::default(),
-        false,
-        &mut |e| events_a.push(e),
-    )
-    .expect("run a");
-    let TrainOutcome::Finished { state } = outcome else {
-        panic!("run a should finish")
-    };
+    let (state, events_a) = train_to_end(&run, &train_set, &val_set, &dir_a);
     let losses_a = step_losses(&events_a);
     assert_eq!(losses_a.len(), 6);
     assert_eq!(state.history.len(), 3, "validated every epoch");
@@ -310,21 +322,7 @@ fn a_mix_picks_its_best_epoch_by_the_mean_of_per_dataset_val_iou() {
     let mut run = config(4, 4);
     run.train.selection = Selection::MeanDatasetIou;
     let dir = run_dir("mix-selection");
-    let mut events = Vec::new();
-    let outcome = train(
-        &run,
-        &train_set,
-        &val_set,
-        &dir,
-        &device,
-        &TrainControl::default(),
-        false,
-        &mut |e| events.push(e),
-    )
-    .expect("trains");
-    let TrainOutcome::Finished { state } = outcome else {
-        panic!("not finished")
-    };
+    let (state, events) = train_to_end(&run, &train_set, &val_set, &dir);
     let means: Vec<f64> = state
         .history
         .iter()
