@@ -199,6 +199,10 @@ pub struct ScoringArgs {
     /// Seed of the bootstrap intervals.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Flip test-time augmentation: average the model over the image and its left–right,
+    /// up–down and double flips (4× the time). Reports say when it was on.
+    #[arg(long)]
+    pub tta: bool,
 }
 
 /// Options of `seglens eval` and `seglens sweep`.
@@ -263,6 +267,9 @@ pub struct PredictArgs {
     /// Compute device.
     #[arg(long, value_enum, default_value_t = BackendRequest::Auto)]
     pub backend: BackendRequest,
+    /// Flip test-time augmentation (mean over the image and its three flips; 4× the time).
+    #[arg(long)]
+    pub tta: bool,
 }
 
 fn parse_variant(s: &str) -> Result<Variant, String> {

@@ -22,6 +22,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     eprintln!("device: {}", compute.reason);
     let open = |path: &std::path::Path| {
         Predictor::open(path, args.variant, compute.clone())
+            .map(|p| p.with_tta(args.scoring.tta))
             .with_context(|| format!("cannot open the model {}", path.display()))
     };
     let (a, b) = (open(&args.model_a)?, open(&args.model_b)?);
@@ -74,6 +75,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
             "split": args.scoring.split,
             "split_set": args.scoring.split_set,
             "options": options,
+            "tta": args.scoring.tta,
             "skipped": skipped,
             "all": all,
             "datasets": per_dataset,

@@ -19,7 +19,8 @@ pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
     let compute = backend::select(args.scoring.backend).map_err(anyhow::Error::msg)?;
     eprintln!("device: {}", compute.reason);
     let predictor = Predictor::open(&args.model, args.variant, compute)
-        .with_context(|| format!("cannot open the model {}", args.model.display()))?;
+        .with_context(|| format!("cannot open the model {}", args.model.display()))?
+        .with_tta(args.scoring.tta);
     eprintln!(
         "model: {} at {}², {:?}",
         predictor.loaded.meta.architecture_name(),
@@ -62,7 +63,7 @@ pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)?;
     write_json(
         &args.out.join("summary.json"),
-        &serde_json::json!({ "model": args.model, "datasets": all }),
+        &serde_json::json!({ "model": args.model, "tta": args.scoring.tta, "datasets": all }),
     )?;
     eprintln!("wrote {}", args.out.display());
     Ok(())

@@ -36,7 +36,8 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     set_threads(None);
     let compute = backend::select(args.backend).map_err(anyhow::Error::msg)?;
     let predictor = Predictor::open(&args.model, args.variant, compute)
-        .with_context(|| format!("cannot open the model {}", args.model.display()))?;
+        .with_context(|| format!("cannot open the model {}", args.model.display()))?
+        .with_tta(args.tta);
     let inputs = list_inputs(&args.data)?;
     anyhow::ensure!(
         !inputs.is_empty(),

@@ -103,6 +103,8 @@ pub struct Summary {
 pub struct EvalReport {
     /// The options used.
     pub options: EvalOptions,
+    /// Whether the predictions were flip test-time augmented ([`Predictor::tta`]).
+    pub tta: bool,
     /// Images evaluated.
     pub n_images: usize,
     /// Files that could not be used, with the reason; they are left out of every number.
@@ -237,7 +239,7 @@ pub fn evaluate(
         "no image could be evaluated ({} skipped)",
         skipped.len()
     );
-    let report = summarise(
+    let mut report = summarise(
         options,
         results.as_slice(),
         skipped,
@@ -247,6 +249,7 @@ pub fn evaluate(
         sweep,
         calibration,
     )?;
+    report.tta = predictor.tta;
     Ok((report, results))
 }
 
@@ -298,6 +301,7 @@ fn summarise(
     };
     let all_background_accuracy = native.pooled.background_baseline;
     Ok(EvalReport {
+        tta: false,
         positive_dice,
         options: options.clone(),
         n_images: results.len(),

@@ -56,11 +56,16 @@ pub fn summary_text(report: &EvalReport, title: &str) -> String {
     let p = &report.native.pooled;
     let _ = writeln!(
         s,
-        "{title}: {} images ({} skipped), threshold {}, empty-mask policy {:?}",
+        "{title}: {} images ({} skipped), threshold {}, empty-mask policy {:?}{}",
         report.n_images,
         report.skipped.len(),
         report.options.threshold,
-        report.native.policy
+        report.native.policy,
+        if report.tta {
+            ", flip test-time augmentation"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         s,

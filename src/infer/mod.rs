@@ -15,6 +15,9 @@ pub struct Predictor {
     pub loaded: LoadedModel,
     /// Where it runs.
     pub compute: ComputeDevice,
+    /// Flip test-time augmentation: the logits are the mean over the input as it is,
+    /// flipped left–right, up–down and both, each map flipped back (4× the work).
+    pub tta: bool,
 }
 
 impl Predictor {
@@ -25,7 +28,17 @@ impl Predictor {
         compute: ComputeDevice,
     ) -> Result<Self, ModelError> {
         let loaded = load_model(path, variant, &compute.device)?;
-        Ok(Self { loaded, compute })
+        Ok(Self {
+            loaded,
+            compute,
+            tta: false,
+        })
+    }
+
+    /// The same predictor with flip test-time augmentation on or off.
+    pub fn with_tta(mut self, tta: bool) -> Self {
+        self.tta = tta;
+        self
     }
 
     /// Side of the square input the model was trained at.
@@ -34,8 +47,36 @@ impl Predictor {
     }
 
     /// Logits for a batch of prepared inputs (each `3 × size × size`, CHW), one
-    /// `size × size` map per input.
+    /// `size × size` map per input; with [`Self::tta`], the mean over the four flips.
     pub fn logits(&self, inputs: &[&[f32]]) -> anyhow::Result<Vec<Vec<f32>>> {
+        if !self.tta {
+            return self.plain_logits(inputs);
+        }
+        let (s, c) = (self.input_size(), self.loaded.model.in_channels());
+        // One forward pass over every flip of every input, grouped by flip.
+        let variants: Vec<Vec<f32>> = FLIPS
+            .iter()
+            .flat_map(|&(x, y)| inputs.iter().map(move |input| flipped(input, c, s, x, y)))
+            .collect();
+        let refs: Vec<&[f32]> = variants.iter().map(Vec::as_slice).collect();
+        let maps = self.plain_logits(&refs)?;
+        let n = inputs.len();
+        Ok((0..n)
+            .map(|i| {
+                let mut mean = vec![0f32; s * s];
+                for (f, &(x, y)) in FLIPS.iter().enumerate() {
+                    // A flip is its own inverse.
+                    for (m, v) in mean.iter_mut().zip(flipped(&maps[f * n + i], 1, s, x, y)) {
+                        *m += v;
+                    }
+                }
+                mean.iter_mut().for_each(|m| *m /= FLIPS.len() as f32);
+                mean
+            })
+            .collect())
+    }
+
+    fn plain_logits(&self, inputs: &[&[f32]]) -> anyhow::Result<Vec<Vec<f32>>> {
         if inputs.is_empty() {
             return Ok(Vec::new());
         }
@@ -64,10 +105,121 @@ impl Predictor {
     }
 }
 
+/// The flips of test-time augmentation: (left–right, up–down).
+const FLIPS: [(bool, bool); 4] = [(false, false), (true, false), (false, true), (true, true)];
+
+/// `data` (`channels` planes of `size × size`, row-major) flipped left–right and/or up–down.
+pub fn flipped(data: &[f32], channels: usize, size: usize, flip_x: bool, flip_y: bool) -> Vec<f32> {
+    let mut out = Vec::with_capacity(data.len());
+    for c in 0..channels {
+        let plane = &data[c * size * size..(c + 1) * size * size];
+        for y in 0..size {
+            let row = if flip_y { size - 1 - y } else { y };
+            let row = &plane[row * size..(row + 1) * size];
+            if flip_x {
+                out.extend(row.iter().rev());
+            } else {
+                out.extend_from_slice(row);
+            }
+        }
+    }
+    out
+}
+
 /// Elementwise logistic function.
 pub fn sigmoid(logits: &[f32]) -> Vec<f32> {
     logits
         .iter()
         .map(|&x| crate::metrics::sigmoid_f32(x))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flips_move_rows_and_columns_of_every_channel() {
+        // Two channels of 2×2: [a b; c d].
+        let data = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
+        assert_eq!(
+            flipped(&data, 2, 2, true, false),
+            [2.0, 1.0, 4.0, 3.0, 6.0, 5.0, 8.0, 7.0]
+        );
+        assert_eq!(
+            flipped(&data, 2, 2, false, true),
+            [3.0, 4.0, 1.0, 2.0, 7.0, 8.0, 5.0, 6.0]
+        );
+        assert_eq!(
+            flipped(&data, 2, 2, true, true),
+            [4.0, 3.0, 2.0, 1.0, 8.0, 7.0, 6.0, 5.0]
+        );
+        assert_eq!(
+            flipped(&flipped(&data, 2, 2, true, true), 2, 2, true, true),
+            data
+        );
+    }
+
+    #[test]
+    fn flip_tta_is_the_mean_of_the_flipped_back_maps_and_commutes_with_a_flip() {
+        let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("assets/models/cmunext-s-ct-lungs.safetensors");
+        let compute = crate::backend::select(crate::backend::BackendRequest::Cpu).expect("cpu");
+        let plain = Predictor::open(&model, None, compute.clone()).expect("model");
+        let tta = Predictor::open(&model, None, compute)
+            .expect("model")
+            .with_tta(true);
+        let s = plain.input_size();
+        // A smooth, asymmetric input, so every flip gives the network something different.
+        let input: Vec<f32> = (0..3 * s * s)
+            .map(|i| (((i % s) as f32 * 0.07).sin() + ((i / s % s) as f32 * 0.05).cos()) * 0.8)
+            .collect();
+        let by_hand: Vec<f32> = {
+            let maps: Vec<Vec<f32>> = FLIPS
+                .iter()
+                .map(|&(x, y)| {
+                    flipped(
+                        &plain
+                            .logits(&[flipped(&input, 3, s, x, y).as_slice()])
+                            .unwrap()[0],
+                        1,
+                        s,
+                        x,
+                        y,
+                    )
+                })
+                .collect();
+            (0..s * s)
+                .map(|p| maps.iter().map(|m| m[p]).sum::<f32>() / 4.0)
+                .collect()
+        };
+        let got = tta.logits(&[input.as_slice()]).unwrap().remove(0);
+        let worst = got
+            .iter()
+            .zip(&by_hand)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            worst < 1e-4,
+            "TTA differs from the hand-made mean by {worst}"
+        );
+        // The mean over all flips does not depend on which way up the image came in.
+        let mirrored = tta
+            .logits(&[flipped(&input, 3, s, true, false).as_slice()])
+            .unwrap()
+            .remove(0);
+        let back = flipped(&mirrored, 1, s, true, false);
+        let worst = back
+            .iter()
+            .zip(&got)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            worst < 1e-4,
+            "TTA of a mirrored image, mirrored back, differs by {worst}"
+        );
+        // And it is not the plain prediction.
+        let single = plain.logits(&[input.as_slice()]).unwrap().remove(0);
+        assert!(single.iter().zip(&got).any(|(a, b)| (a - b).abs() > 1e-3));
+    }
 }
