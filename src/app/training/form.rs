@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::app::backend::NewRunRequest;
 use crate::backend::BackendRequest;
+use crate::convention::Normalisation;
 use crate::data::grouping::Grouping;
 use crate::model::Variant;
 use crate::train::setup::OptimizerChoice;
@@ -30,6 +31,8 @@ pub struct TrainingForm {
     pub lr: f64,
     /// rot90/flip augmentation.
     pub augment: bool,
+    /// How images become model input (per image suits MR, whose scale varies by scanner).
+    pub normalisation: Normalisation,
     /// Seed of initialisation, split, shuffling and augmentation.
     pub seed: u64,
     /// Validation fraction (chooses the best epoch).
@@ -63,6 +66,7 @@ impl Default for TrainingForm {
             optimizer: recipe.optimizer,
             lr: recipe.optimizer.default_lr(),
             augment: recipe.augment,
+            normalisation: recipe.normalisation,
             seed: recipe.seed,
             val_fraction: recipe.val_fraction,
             test_fraction: 0.15,
@@ -95,6 +99,7 @@ impl TrainingForm {
                 Grouping::None
             },
             augment: self.augment,
+            normalisation: self.normalisation,
             save_every: self.save_every,
             ..NewRunRequest::recipe(Vec::new())
         }
@@ -161,6 +166,13 @@ mod tests {
         assert_eq!(
             (r.variant, r.size, r.batch_size, r.epochs, r.seed, r.lr),
             (Variant::S, 256, 8, 300, 41, Some(0.01))
+        );
+        assert_eq!(r.normalisation, Normalisation::ImageNet);
+        f.normalisation = Normalisation::PerImage;
+        assert_eq!(
+            f.request().normalisation,
+            Normalisation::PerImage,
+            "the panel's choice reaches the run"
         );
         assert!(f.problem().unwrap().contains("dataset"));
         f.add_dataset("/d/lungs".into());

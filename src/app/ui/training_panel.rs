@@ -10,6 +10,7 @@ use crate::app::training::curves::LiveCurves;
 use crate::app::training::session::{SessionStatus, TrainingSession};
 use crate::app::training::{TrainingCommand, TrainingState};
 use crate::backend::BackendRequest;
+use crate::convention::Normalisation;
 use crate::model::Variant;
 use crate::train::setup::OptimizerChoice;
 
@@ -161,6 +162,20 @@ fn settings_ui(
                     }
                 });
             ui.end_row();
+            ui.label("normalisation");
+            egui::ComboBox::from_id_salt("training normalisation")
+                .selected_text(normalisation_label(f.normalisation))
+                .show_ui(ui, |ui| {
+                    for n in [
+                        Normalisation::ImageNet,
+                        Normalisation::PerImage,
+                        Normalisation::Unit,
+                        Normalisation::Reference,
+                    ] {
+                        ui.selectable_value(&mut f.normalisation, n, normalisation_label(n));
+                    }
+                });
+            ui.end_row();
             ui.checkbox(&mut f.augment, "augment (rot90/flip)");
             ui.checkbox(&mut f.group_by_patient, "split by patient");
             ui.label("checkpoint every");
@@ -226,6 +241,15 @@ fn settings_ui(
             ui.colored_label(ui.visuals().error_fg_color, why);
         }
         None => {}
+    }
+}
+
+fn normalisation_label(n: Normalisation) -> &'static str {
+    match n {
+        Normalisation::ImageNet => "ImageNet mean/sd",
+        Normalisation::PerImage => "per image (MR)",
+        Normalisation::Unit => "[0, 1]",
+        Normalisation::Reference => "reference script (BGR, /255 twice)",
     }
 }
 
