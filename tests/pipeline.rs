@@ -398,6 +398,45 @@ fn predict_on_a_dataset_folder_takes_the_volumes_in_its_images_too() {
     let input =
         seglens::data::nifti::read_nifti(&data.join("images/brain1_image.nii.gz")).expect("input");
     assert_eq!(labels.dims, input.dims);
+    // predict's own folder may be written again; a dataset's masks/ may not.
+    let model_arg = model.display().to_string();
+    let data_arg = data.display().to_string();
+    let again = [
+        "predict",
+        "--model",
+        &model_arg,
+        "--data",
+        &data_arg,
+        "--backend",
+        "cpu",
+        "--out",
+    ];
+    seglens(&[&again[..], &[out.display().to_string().as_str()]].concat());
+    let gt_before = std::fs::read(data.join("masks").join(slice)).unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_seglens"))
+        .args(again)
+        .arg(&data)
+        .output()
+        .expect("binary runs");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success()
+            && stderr.contains("is --out a dataset folder?")
+            && stderr.contains("masks"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(data.join("masks").join(slice)).unwrap(),
+        gt_before,
+        "the ground truth is untouched"
+    );
+    assert!(!data.join("probabilities").exists(), "nothing was written");
+    // images/ without masks/ is a folder of inputs.
+    std::fs::remove_dir_all(data.join("masks")).unwrap();
+    let only_images = scratch("images-only-out");
+    let run = seglens(&[&again[..], &[only_images.display().to_string().as_str()]].concat());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("of 2 inputs"));
+    let _ = std::fs::remove_dir_all(only_images);
     let _ = std::fs::remove_dir_all(data);
     let _ = std::fs::remove_dir_all(out);
 }
@@ -523,6 +562,18 @@ fn compare_pairs_two_models_image_by_image() {
             + per_patient["n_excluded"].as_u64().expect("excluded"),
         patients.len() as u64
     );
+    // Each model's mean is over the images both score, so A − B is the difference of the means.
+    let dice = &report["all"]["dice"];
+    assert_eq!(dice["a"]["n"], dice["difference"]["difference"]["n"]);
+    assert_eq!(dice["b"]["n"], dice["difference"]["difference"]["n"]);
+    let (a, b, d) = (
+        dice["a"]["mean"].as_f64().expect("a"),
+        dice["b"]["mean"].as_f64().expect("b"),
+        dice["difference"]["difference"]["mean"]
+            .as_f64()
+            .expect("d"),
+    );
+    assert!((a - b - d).abs() < 1e-9, "A {a} − B {b} ≠ {d}");
     let _ = std::fs::remove_dir_all(mri);
     let _ = std::fs::remove_dir_all(out);
     let _ = std::fs::remove_dir_all(eval);

@@ -406,3 +406,53 @@ fn a_mix_picks_its_best_epoch_by_the_mean_of_per_dataset_val_iou() {
     assert_eq!(best.meta.provenance["epoch"], first_max);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_dataset_without_validation_foreground_is_left_out_of_the_selection_score() {
+    let train_set = disks(4, 8);
+    // Samples 4 and 5 ("blank") have empty masks: a blank dataset scores IoU 1 for
+    // predicting nothing, which must not vote for an epoch.
+    let mut inner = disks(6, 9);
+    for s in &mut inner.samples[4..] {
+        s.mask.iter_mut().for_each(|m| *m = 0.0);
+    }
+    let val_set = Tagged {
+        inner,
+        datasets: vec!["ct", "mr", "ct", "mr", "blank", "blank"],
+    };
+    let mut run = config(2, 4);
+    run.train.selection = Selection::MeanDatasetIou;
+    let dir = run_dir("mix-blank");
+    let (state, events) = train_to_end(&run, &train_set, &val_set, &dir);
+    let warning = events
+        .iter()
+        .find_map(|e| {
+            if let TrainEvent::Warning { message } = e {
+                Some(message.clone())
+            } else {
+                None
+            }
+        })
+        .expect("a warning names the blank dataset");
+    assert!(
+        warning.contains("no foreground in the validation masks of blank"),
+        "{warning}"
+    );
+    for r in &state.history {
+        let names: Vec<&str> = r
+            .val_iou_per_dataset
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(names, ["ct", "mr"]);
+    }
+    let csv = std::fs::read_to_string(dir.join(files::EPOCHS_CSV)).expect("epochs.csv");
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",seconds,val_iou[ct],val_iou[mr]"),
+        "{csv}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

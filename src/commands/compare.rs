@@ -34,6 +34,9 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
             path.display()
         );
     }
+    if args.scoring.tta {
+        eprintln!("{}", super::eval::TTA_LINE);
+    }
     prepare_out_dir(&args.out)?;
     let datasets = open_datasets(&args.scoring.data)?;
     let split = load_split(&args.scoring)?;

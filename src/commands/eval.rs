@@ -13,6 +13,9 @@ use crate::eval::{EvalOptions, evaluate, report};
 use crate::infer::Predictor;
 use crate::metrics::{BootstrapConfig, EmptyPolicy};
 
+/// What the console says when --tta is on.
+pub(super) const TTA_LINE: &str = "flip test-time augmentation: each image is predicted 4 times (as it is and flipped) and the logits averaged";
+
 /// Runs `seglens eval` (or `sweep` when `sweep_only`).
 pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
     set_threads(None);
@@ -27,6 +30,9 @@ pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
         predictor.input_size(),
         predictor.loaded.origin
     );
+    if args.scoring.tta {
+        eprintln!("{TTA_LINE}");
+    }
     prepare_out_dir(&args.out)?;
     let datasets = open_datasets(&args.scoring.data)?;
     let split = load_split(&args.scoring)?;

@@ -44,16 +44,20 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         "no images, DICOM slices or NIfTI volumes found in {}",
         args.data.display()
     );
+    let mut progress = Progress::default();
     let outputs = Outputs {
         masks: args.out.join("masks"),
         probabilities: args.out.join("probabilities"),
         threshold: args.threshold,
     };
+    refuse_foreign_outputs(&args.out, &outputs)?;
     for d in [&outputs.masks, &outputs.probabilities] {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
+    if predictor.tta {
+        progress.line(super::eval::TTA_LINE);
+    }
     let modality = args.nifti_modality.as_deref().map(Modality::from_code);
-    let mut progress = Progress::default();
     let ct_model = predictor
         .loaded
         .meta
@@ -102,6 +106,39 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         written > 0,
         "nothing was predicted: every input was skipped"
     );
+    // The record that marks the folder as predict's own, so a later run may replace it.
+    crate::fsutil::write_json(
+        &args.out.join(RECORD),
+        &serde_json::json!({
+            "model": args.model,
+            "data": args.data,
+            "threshold": args.threshold,
+            "tta": args.tta,
+            "written": written,
+            "skipped": failed,
+        }),
+    )?;
+    Ok(())
+}
+
+/// The file predict leaves in its output folder.
+const RECORD: &str = "predict.json";
+
+/// Refuses an output folder whose masks/ or probabilities/ hold files that an earlier
+/// predict did not write (`--out DATASET` would otherwise overwrite its ground truth).
+fn refuse_foreign_outputs(out: &Path, outputs: &Outputs) -> anyhow::Result<()> {
+    if out.join(RECORD).is_file() {
+        return Ok(());
+    }
+    for dir in [&outputs.masks, &outputs.probabilities] {
+        let holds_files = std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some());
+        anyhow::ensure!(
+            !holds_files,
+            "{} already holds files that seglens predict did not write (is --out a dataset folder?); \
+             nothing was written: choose a new --out",
+            dir.display()
+        );
+    }
     Ok(())
 }
 
@@ -274,6 +311,10 @@ fn file_name(path: &Path) -> String {
 fn list_inputs(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if path.is_file() {
         return Ok(vec![path.to_path_buf()]);
+    }
+    // A dataset folder; images/ alone (nothing to pair with) is read as a plain folder.
+    if path.join("images").is_dir() && !path.join("masks").is_dir() {
+        return list_inputs(&path.join("images"));
     }
     if path.join("images").is_dir() {
         let report = pair_dataset(path)?;

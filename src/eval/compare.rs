@@ -27,15 +27,19 @@ pub struct PairedImage {
     pub iou: (Option<f64>, Option<f64>),
 }
 
-/// Mean of each model and their paired difference on one set of images.
+/// Mean of each model and their paired difference on one set of images: the images both
+/// models score, so the two means and A − B describe the same images.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ComparedMetric {
-    /// Model A's mean with its interval.
+    /// Model A's mean with its interval, over the images both score.
     pub a: MeanCi,
-    /// Model B's mean with its interval.
+    /// Model B's mean with its interval, over the same images.
     pub b: MeanCi,
     /// A − B, pairs resampled together.
     pub difference: PairedComparison,
+    /// Images only one model scores (under the exclude policy, an empty GT that one model
+    /// left empty and the other did not): left out of all three, counted here.
+    pub scored_by_one: usize,
 }
 
 /// The comparison of model A with model B.
@@ -95,11 +99,24 @@ pub fn compare_models(
         return Err("the two models share no scored image".into());
     }
     let compared = |pairs: &[(Option<f64>, Option<f64>)]| -> Result<ComparedMetric, String> {
-        let (xs, ys): (Vec<Option<f64>>, Vec<Option<f64>>) = pairs.iter().copied().unzip();
+        let scored_by_one = pairs
+            .iter()
+            .filter(|(x, y)| x.is_some() != y.is_some())
+            .count();
+        let both: Vec<(Option<f64>, Option<f64>)> = pairs
+            .iter()
+            .copied()
+            .filter(|(x, y)| x.is_some() && y.is_some())
+            .collect();
+        let (xs, ys): (Vec<Option<f64>>, Vec<Option<f64>>) = both.into_iter().unzip();
+        let mut difference = paired_comparison(&xs, &ys, config)?;
+        // Pairs neither model scores count as excluded, as before the filter.
+        difference.difference.n_excluded += pairs.len() - xs.len();
         Ok(ComparedMetric {
             a: mean_ci(xs.iter().copied(), config)?,
             b: mean_ci(ys.iter().copied(), config)?,
-            difference: paired_comparison(&xs, &ys, config)?,
+            difference,
+            scored_by_one,
         })
     };
     let dice: Vec<_> = images.iter().map(|p| p.dice).collect();
@@ -165,7 +182,7 @@ pub fn summary_text(c: &ModelComparison, name: &str) -> String {
     let line = |label: &str, m: &ComparedMetric| {
         let d = &m.difference;
         format!(
-            "  {label} (n={}{}): A {}  B {}  A − B {}  (A better on {}, B on {}, ties {})\n",
+            "  {label} (n={}{}): A {}  B {}  A − B {}  (A better on {}, B on {}, ties {}){}\n",
             d.difference.n,
             super::report::few_values_warning(d.difference.n),
             ci(&m.a, false),
@@ -173,7 +190,13 @@ pub fn summary_text(c: &ModelComparison, name: &str) -> String {
             ci(&d.difference, true),
             d.a_better,
             d.b_better,
-            d.ties
+            d.ties,
+            match m.scored_by_one {
+                0 => String::new(),
+                k => format!(
+                    "; {k} scored by one model only (empty GT left empty by the other), left out"
+                ),
+            }
         )
     };
     let mut s = format!(
@@ -257,8 +280,18 @@ mod tests {
             ),
             (1, 1, 0)
         );
-        // A's own mean uses its three defined values: (1 + 0.5 + 0) / 3.
-        assert!((c.dice.a.mean.expect("mean") - 0.5).abs() < 1e-12);
+        // Both means are over x and y, the images both score: A (1 + 0.5) / 2, B (0.5 + 1) / 2;
+        // z (A's false alarm, B empty like its GT) is scored by A only and counted apart.
+        assert_eq!(
+            (c.dice.a.mean, c.dice.b.mean, c.dice.a.n, c.dice.b.n),
+            (Some(0.75), Some(0.75), 2, 2)
+        );
+        assert_eq!(c.dice.scored_by_one, 1);
+        assert!(
+            summary_text(&c, "d").contains("; 1 scored by one model only"),
+            "{}",
+            summary_text(&c, "d")
+        );
         // Foreground images are x and y.
         let fg = c.dice_foreground.as_ref().expect("x and y have foreground");
         assert_eq!(fg.difference.difference.n, 2);

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::config::{OptimizerConfig, Selection, TrainConfig};
 use super::event::{CheckpointKind, TrainEvent};
 use super::source::SampleSource;
-use super::val_scores::{ValScores, ValTally, dataset_names};
+use super::val_scores::{ValScores, ValTally, dataset_names, datasets_without_foreground};
 use crate::backend::ComputeDevice;
 use crate::fsutil::{read_json, write_json};
 use crate::loss::bce_dice_loss;
@@ -266,6 +266,22 @@ fn train_inner(
     } else {
         Vec::new()
     };
+    if per_dataset_columns {
+        let left_out = datasets_without_foreground(val_set);
+        if !left_out.is_empty() {
+            on_event(TrainEvent::Warning {
+                message: format!(
+                    "no foreground in the validation masks of {}: left out of the per-dataset selection score{}",
+                    left_out.join(", "),
+                    if val_datasets.is_empty() {
+                        " (fewer than two datasets remain: pooled val IoU decides)"
+                    } else {
+                        ""
+                    }
+                ),
+            });
+        }
+    }
     let per_dataset_header: String = val_datasets
         .iter()
         .map(|d| format!(",val_iou[{d}]"))

@@ -32,14 +32,36 @@ impl ValScores {
     }
 }
 
-/// The datasets of `set`'s samples, sorted; empty when there are fewer than two.
+/// The datasets scored on their own: those of `set`'s samples with foreground somewhere
+/// in their masks, sorted; empty when there are fewer than two. A dataset whose masks are
+/// all empty would score IoU 1 for predicting nothing and 0 for one false pixel, which
+/// says nothing about segmentation; it still counts in the pooled scores.
 pub fn dataset_names(set: &dyn SampleSource) -> Vec<String> {
-    let names: BTreeSet<String> = (0..set.len()).map(|i| set.dataset(i)).collect();
+    let names = datasets_with_foreground(set);
     if names.len() < 2 {
         Vec::new()
     } else {
         names.into_iter().collect()
     }
+}
+
+/// The datasets of `set` with no foreground in any mask.
+pub fn datasets_without_foreground(set: &dyn SampleSource) -> Vec<String> {
+    let with = datasets_with_foreground(set);
+    let all: BTreeSet<String> = (0..set.len()).map(|i| set.dataset(i)).collect();
+    all.into_iter()
+        .filter(|d| !d.is_empty() && !with.contains(d))
+        .collect()
+}
+
+fn datasets_with_foreground(set: &dyn SampleSource) -> BTreeSet<String> {
+    (0..set.len())
+        .filter(|&i| {
+            set.sample(i, None)
+                .is_ok_and(|s| s.mask.iter().any(|&m| m > 0.5))
+        })
+        .map(|i| set.dataset(i))
+        .collect()
 }
 
 /// Confusion counts of the foreground.
