@@ -84,6 +84,15 @@ impl Augmentation {
         }
         (buf, w, h)
     }
+
+    /// Applies to each of the `size × size` planes of a planar (CHW) buffer alike, e.g.
+    /// an image's channels, or a mask or logit map (one plane).
+    pub fn apply_planes<T: Copy>(&self, data: &[T], size: usize) -> Vec<T> {
+        let plane = size * size;
+        data.chunks(plane.max(1))
+            .flat_map(|p| self.apply(p, size, size, 1).0)
+            .collect()
+    }
 }
 
 /// `np.rot90(img)`: out(x', y') = in(x = w − 1 − y', y = x'); the result is h×w.
@@ -192,5 +201,31 @@ mod tests {
             assert!((560..780).contains(&n), "{flip:?}: {n}");
         }
         assert!((0..4).all(|k| draws.iter().any(|d| d.rot90 == k)));
+    }
+
+    #[test]
+    fn planes_are_transformed_alike() {
+        // Two planes of 2×2: [a b; c d].
+        let data = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
+        let flip = |f| Augmentation {
+            rot90: 0,
+            flip: Some(f),
+        };
+        assert_eq!(
+            flip(Flip::Horizontal).apply_planes(&data, 2),
+            [2.0, 1.0, 4.0, 3.0, 6.0, 5.0, 8.0, 7.0]
+        );
+        assert_eq!(
+            flip(Flip::Vertical).apply_planes(&data, 2),
+            [3.0, 4.0, 1.0, 2.0, 7.0, 8.0, 5.0, 6.0]
+        );
+        assert_eq!(
+            flip(Flip::Both).apply_planes(&data, 2),
+            [4.0, 3.0, 2.0, 1.0, 8.0, 7.0, 6.0, 5.0]
+        );
+        assert_eq!(
+            flip(Flip::Both).apply_planes(&flip(Flip::Both).apply_planes(&data, 2), 2),
+            data
+        );
     }
 }

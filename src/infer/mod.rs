@@ -6,6 +6,7 @@ pub mod volume;
 use burn::tensor::{Tensor, TensorData};
 
 use crate::backend::ComputeDevice;
+use crate::data::augment::{Augmentation, Flip};
 use crate::model::{LoadedModel, ModelError, load_model};
 
 /// A model ready to predict on one device.
@@ -52,11 +53,11 @@ impl Predictor {
         if !self.tta {
             return self.plain_logits(inputs);
         }
-        let (s, c) = (self.input_size(), self.loaded.model.in_channels());
+        let s = self.input_size();
         // One forward pass over every flip of every input, grouped by flip.
         let variants: Vec<Vec<f32>> = FLIPS
             .iter()
-            .flat_map(|&(x, y)| inputs.iter().map(move |input| flipped(input, c, s, x, y)))
+            .flat_map(|f| inputs.iter().map(move |input| f.apply_planes(input, s)))
             .collect();
         let refs: Vec<&[f32]> = variants.iter().map(Vec::as_slice).collect();
         let maps = self.plain_logits(&refs)?;
@@ -64,9 +65,9 @@ impl Predictor {
         Ok((0..n)
             .map(|i| {
                 let mut mean = vec![0f32; s * s];
-                for (f, &(x, y)) in FLIPS.iter().enumerate() {
+                for (k, f) in FLIPS.iter().enumerate() {
                     // A flip is its own inverse.
-                    for (m, v) in mean.iter_mut().zip(flipped(&maps[f * n + i], 1, s, x, y)) {
+                    for (m, v) in mean.iter_mut().zip(f.apply_planes(&maps[k * n + i], s)) {
                         *m += v;
                     }
                 }
@@ -105,26 +106,22 @@ impl Predictor {
     }
 }
 
-/// The flips of test-time augmentation: (left–right, up–down).
-const FLIPS: [(bool, bool); 4] = [(false, false), (true, false), (false, true), (true, true)];
-
-/// `data` (`channels` planes of `size × size`, row-major) flipped left–right and/or up–down.
-pub fn flipped(data: &[f32], channels: usize, size: usize, flip_x: bool, flip_y: bool) -> Vec<f32> {
-    let mut out = Vec::with_capacity(data.len());
-    for c in 0..channels {
-        let plane = &data[c * size * size..(c + 1) * size * size];
-        for y in 0..size {
-            let row = if flip_y { size - 1 - y } else { y };
-            let row = &plane[row * size..(row + 1) * size];
-            if flip_x {
-                out.extend(row.iter().rev());
-            } else {
-                out.extend_from_slice(row);
-            }
-        }
-    }
-    out
-}
+/// The flips of test-time augmentation: none, left–right, up–down and both.
+const FLIPS: [Augmentation; 4] = [
+    Augmentation::NONE,
+    Augmentation {
+        rot90: 0,
+        flip: Some(Flip::Horizontal),
+    },
+    Augmentation {
+        rot90: 0,
+        flip: Some(Flip::Vertical),
+    },
+    Augmentation {
+        rot90: 0,
+        flip: Some(Flip::Both),
+    },
+];
 
 /// Elementwise logistic function.
 pub fn sigmoid(logits: &[f32]) -> Vec<f32> {
@@ -137,28 +134,6 @@ pub fn sigmoid(logits: &[f32]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn flips_move_rows_and_columns_of_every_channel() {
-        // Two channels of 2×2: [a b; c d].
-        let data = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
-        assert_eq!(
-            flipped(&data, 2, 2, true, false),
-            [2.0, 1.0, 4.0, 3.0, 6.0, 5.0, 8.0, 7.0]
-        );
-        assert_eq!(
-            flipped(&data, 2, 2, false, true),
-            [3.0, 4.0, 1.0, 2.0, 7.0, 8.0, 5.0, 6.0]
-        );
-        assert_eq!(
-            flipped(&data, 2, 2, true, true),
-            [4.0, 3.0, 2.0, 1.0, 8.0, 7.0, 6.0, 5.0]
-        );
-        assert_eq!(
-            flipped(&flipped(&data, 2, 2, true, true), 2, 2, true, true),
-            data
-        );
-    }
 
     #[test]
     fn flip_tta_is_the_mean_of_the_flipped_back_maps_and_commutes_with_a_flip() {
@@ -177,15 +152,12 @@ mod tests {
         let by_hand: Vec<f32> = {
             let maps: Vec<Vec<f32>> = FLIPS
                 .iter()
-                .map(|&(x, y)| {
-                    flipped(
+                .map(|f| {
+                    f.apply_planes(
                         &plain
-                            .logits(&[flipped(&input, 3, s, x, y).as_slice()])
+                            .logits(&[f.apply_planes(&input, s).as_slice()])
                             .unwrap()[0],
-                        1,
                         s,
-                        x,
-                        y,
                     )
                 })
                 .collect();
@@ -205,10 +177,10 @@ mod tests {
         );
         // The mean over all flips does not depend on which way up the image came in.
         let mirrored = tta
-            .logits(&[flipped(&input, 3, s, true, false).as_slice()])
+            .logits(&[FLIPS[1].apply_planes(&input, s).as_slice()])
             .unwrap()
             .remove(0);
-        let back = flipped(&mirrored, 1, s, true, false);
+        let back = FLIPS[1].apply_planes(&mirrored, s);
         let worst = back
             .iter()
             .zip(&got)

@@ -17,16 +17,10 @@ pub fn augment(sample: Sample, channels: usize, size: usize, rng: &mut SplitMix6
     if a == Augmentation::NONE {
         return sample;
     }
-    let plane = size * size;
-    let image = (0..channels)
-        .flat_map(|c| {
-            a.apply(&sample.image[c * plane..(c + 1) * plane], size, size, 1)
-                .0
-        })
-        .collect();
+    debug_assert_eq!(sample.image.len(), channels * size * size);
     Sample {
-        image,
-        mask: a.apply(&sample.mask, size, size, 1).0,
+        image: a.apply_planes(&sample.image, size),
+        mask: a.apply_planes(&sample.mask, size),
     }
 }
 
