@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::config::{OptimizerConfig, Selection, TrainConfig};
 use super::event::{CheckpointKind, TrainEvent};
 use super::source::SampleSource;
-use super::val_scores::{ValScores, ValTally, dataset_names, datasets_without_foreground};
+use super::val_scores::{ValDatasets, ValScores, ValTally};
 use crate::backend::ComputeDevice;
 use crate::fsutil::{read_json, write_json};
 use crate::loss::bce_dice_loss;
@@ -261,28 +261,26 @@ fn train_inner(
     // Per-dataset columns only for runs selected on them (older runs resume with the
     // header they have), after the fixed columns, which readers expect first.
     let per_dataset_columns = config.selection == Selection::MeanDatasetIou;
-    let val_datasets = if per_dataset_columns {
-        dataset_names(val_set)
-    } else {
-        Vec::new()
-    };
-    if per_dataset_columns {
-        let left_out = datasets_without_foreground(val_set);
-        if !left_out.is_empty() {
-            on_event(TrainEvent::Warning {
-                message: format!(
-                    "no foreground in the validation masks of {}: left out of the per-dataset selection score{}",
-                    left_out.join(", "),
-                    if val_datasets.is_empty() {
-                        " (fewer than two datasets remain: pooled val IoU decides)"
-                    } else {
-                        ""
-                    }
-                ),
-            });
-        }
+    let val_datasets = ValDatasets::of(val_set);
+    if per_dataset_columns && !val_datasets.without_foreground.is_empty() {
+        on_event(TrainEvent::Warning {
+            message: format!(
+                "no foreground in the validation masks of {}: left out of the per-dataset selection score{}",
+                val_datasets.without_foreground.join(", "),
+                if val_datasets.scored.is_empty() {
+                    " (fewer than two datasets remain: pooled val IoU decides)"
+                } else {
+                    ""
+                }
+            ),
+        });
     }
-    let per_dataset_header: String = val_datasets
+    let column_datasets: &[String] = if per_dataset_columns {
+        &val_datasets.scored
+    } else {
+        &[]
+    };
+    let per_dataset_header: String = column_datasets
         .iter()
         .map(|d| format!(",val_iou[{d}]"))
         .collect();
@@ -357,8 +355,13 @@ fn train_inner(
         });
 
         if state.next_step % steps_per_epoch == 0 {
-            let (val_loss, val) =
-                validate(&model.valid(), val_set, config.batch_size, &compute.device)?;
+            let (val_loss, val) = validate(
+                &model.valid(),
+                val_set,
+                &val_datasets.scored,
+                config.batch_size,
+                &compute.device,
+            )?;
             let train_loss = state.epoch_loss_sum / state.epoch_loss_steps.max(1) as f64;
             let score = val.selection_score(config.selection);
             let best = state.best_epoch.is_none() || score > state.best_val_iou;
@@ -663,17 +666,18 @@ fn load_batch(
     ))
 }
 
-/// Runs `model` (eval mode) over `set`; returns the mean loss and the scores.
+/// Runs `model` (eval mode) over `set`; returns the mean loss and the scores, with each
+/// of `datasets` (sorted, [`ValDatasets::scored`]) also scored on its own.
 pub fn validate(
     model: &CmuNext,
     set: &dyn SampleSource,
+    datasets: &[String],
     batch: usize,
     device: &Device,
 ) -> anyhow::Result<(f64, ValScores)> {
     let (mut loss_sum, mut seen) = (0.0, 0usize);
     let s = set.size();
-    let names = dataset_names(set);
-    let mut tally = ValTally::new(names.len());
+    let mut tally = ValTally::new(datasets.len());
     let indices: Vec<usize> = (0..set.len()).collect();
     for chunk in indices.chunks(batch.max(1)) {
         let (images, masks) = load_batch(set, chunk, None, device)?;
@@ -683,10 +687,13 @@ pub fn validate(
         let logits = read_f32(logits)?;
         let masks = read_f32(masks)?;
         for ((l, m), &index) in logits.chunks(s * s).zip(masks.chunks(s * s)).zip(chunk) {
-            tally.add(l, m, names.binary_search(&set.dataset(index)).ok());
+            tally.add(l, m, datasets.binary_search(&set.dataset(index)).ok());
         }
     }
-    Ok((loss_sum / seen.max(1) as f64, tally.finish(names)))
+    Ok((
+        loss_sum / seen.max(1) as f64,
+        tally.finish(datasets.to_vec()),
+    ))
 }
 
 fn scalar(t: Tensor<1>) -> anyhow::Result<f64> {

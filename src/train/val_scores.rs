@@ -23,45 +23,59 @@ impl ValScores {
     /// The score `selection` picks the best epoch by.
     pub fn selection_score(&self, selection: Selection) -> f64 {
         match selection {
-            Selection::MeanDatasetIou if !self.per_dataset.is_empty() => {
-                self.per_dataset.iter().map(|(_, iou)| iou).sum::<f64>()
-                    / self.per_dataset.len() as f64
-            }
-            _ => self.iou,
+            Selection::MeanDatasetIou => mean_dataset_iou(&self.per_dataset).unwrap_or(self.iou),
+            Selection::PooledIou => self.iou,
         }
     }
 }
 
-/// The datasets scored on their own: those of `set`'s samples with foreground somewhere
-/// in their masks, sorted; empty when there are fewer than two. A dataset whose masks are
-/// all empty would score IoU 1 for predicting nothing and 0 for one false pixel, which
-/// says nothing about segmentation; it still counts in the pooled scores.
-pub fn dataset_names(set: &dyn SampleSource) -> Vec<String> {
-    let names = datasets_with_foreground(set);
-    if names.len() < 2 {
-        Vec::new()
-    } else {
-        names.into_iter().collect()
+/// The datasets of a validation set, sorted by name, read once per run (the set does
+/// not change between epochs).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ValDatasets {
+    /// The datasets scored on their own: those with foreground somewhere in their masks;
+    /// empty when there are fewer than two. A dataset whose masks are all empty would
+    /// score IoU 1 for predicting nothing and 0 for one false pixel, which says nothing
+    /// about segmentation; it still counts in the pooled scores.
+    pub scored: Vec<String>,
+    /// The named datasets with no foreground in any mask.
+    pub without_foreground: Vec<String>,
+}
+
+impl ValDatasets {
+    /// Reads every sample's dataset and mask once.
+    pub fn of(set: &dyn SampleSource) -> Self {
+        let (mut all, mut with) = (BTreeSet::new(), BTreeSet::new());
+        for i in 0..set.len() {
+            let dataset = set.dataset(i);
+            if set
+                .sample(i, None)
+                .is_ok_and(|s| s.mask.iter().any(|&m| m > 0.5))
+            {
+                with.insert(dataset.clone());
+            }
+            all.insert(dataset);
+        }
+        let without_foreground = all
+            .into_iter()
+            .filter(|d| !d.is_empty() && !with.contains(d))
+            .collect();
+        let scored = if with.len() < 2 {
+            Vec::new()
+        } else {
+            with.into_iter().collect()
+        };
+        Self {
+            scored,
+            without_foreground,
+        }
     }
 }
 
-/// The datasets of `set` with no foreground in any mask.
-pub fn datasets_without_foreground(set: &dyn SampleSource) -> Vec<String> {
-    let with = datasets_with_foreground(set);
-    let all: BTreeSet<String> = (0..set.len()).map(|i| set.dataset(i)).collect();
-    all.into_iter()
-        .filter(|d| !d.is_empty() && !with.contains(d))
-        .collect()
-}
-
-fn datasets_with_foreground(set: &dyn SampleSource) -> BTreeSet<String> {
-    (0..set.len())
-        .filter(|&i| {
-            set.sample(i, None)
-                .is_ok_and(|s| s.mask.iter().any(|&m| m > 0.5))
-        })
-        .map(|i| set.dataset(i))
-        .collect()
+/// The mean of per-dataset IoU, `None` when there are none (one dataset).
+pub fn mean_dataset_iou(per_dataset: &[(String, f64)]) -> Option<f64> {
+    (!per_dataset.is_empty())
+        .then(|| per_dataset.iter().map(|(_, iou)| iou).sum::<f64>() / per_dataset.len() as f64)
 }
 
 /// Confusion counts of the foreground.

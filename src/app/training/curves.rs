@@ -3,6 +3,7 @@
 
 use crate::train::TrainEvent;
 use crate::train::runs::{RunCurves, smoothed};
+use crate::train::val_scores::mean_dataset_iou;
 
 /// Smoothing of the loss curve (exponential moving average weight of a new point).
 pub const LOSS_SMOOTHING: f64 = 0.1;
@@ -28,12 +29,7 @@ impl EpochPoint {
     /// The score the best epoch is chosen by: the mean of per-dataset IoU when the run
     /// recorded it (a MIX, [`crate::train::Selection::MeanDatasetIou`]), else pooled IoU.
     pub fn selection_score(&self) -> f64 {
-        if self.val_iou_per_dataset.is_empty() {
-            self.val_iou
-        } else {
-            self.val_iou_per_dataset.iter().map(|(_, v)| v).sum::<f64>()
-                / self.val_iou_per_dataset.len() as f64
-        }
+        mean_dataset_iou(&self.val_iou_per_dataset).unwrap_or(self.val_iou)
     }
 }
 
