@@ -17,21 +17,18 @@ use std::time::SystemTime;
 use super::mask::EditMask;
 use super::save::backup_copy;
 use super::timestamp::utc_stamp;
-use crate::data::nifti::{Volume, WrittenIntent, read_nifti, write_like};
+use crate::data::nifti::{Volume, WrittenIntent, is_nifti_path, read_nifti, write_like};
+use crate::data::pairing::split_extension;
 
-/// Extension of a NIfTI name (`.nii` or `.nii.gz`, as written) and its stem.
+/// The stem of a NIfTI name and its extension as written (`.nii` or `.nii.gz`, any case).
 fn split_name(path: &Path) -> Option<(String, String)> {
-    let name = path.file_name()?.to_string_lossy().into_owned();
-    let lower = name.to_ascii_lowercase();
-    let ext_len = if lower.ends_with(".nii.gz") {
-        7
-    } else if lower.ends_with(".nii") {
-        4
-    } else {
+    if !is_nifti_path(path) {
         return None;
-    };
-    let (stem, ext) = name.split_at(name.len() - ext_len);
-    Some((stem.to_owned(), ext.to_owned()))
+    }
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    let (stem, _) = split_extension(&name);
+    let ext = name[stem.len()..].to_owned();
+    Some((stem, ext))
 }
 
 /// The stem without an `_image` / `_img` suffix.
