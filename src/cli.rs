@@ -9,6 +9,7 @@ use crate::backend::{self, BackendRequest};
 use crate::bench::{self, BenchOptions};
 use crate::convention::InputConvention;
 use crate::model::{self, CheckpointMeta, Variant};
+use crate::train::AugmentationSet;
 
 /// seglens: train, inspect and honestly evaluate CMUNeXt segmentation models on CT and MRI.
 /// Without a subcommand it opens the window on the bundled demo. Research use only.
@@ -131,7 +132,7 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with_all = [
         "data", "variant", "size", "epochs", "batch_size", "out", "seed", "split", "optimizer", "lr",
         "val_fraction", "test_fraction", "group_regex", "no_grouping", "test_site", "site_regex",
-        "no_augment", "normalisation", "save_every",
+        "no_augment", "augmentation", "normalisation", "save_every",
     ])]
     pub resume: Option<PathBuf>,
     /// Optimiser: sgd (the recipe: momentum 0.9, weight decay 1e-4, poly schedule) or adamw.
@@ -158,9 +159,12 @@ pub struct TrainArgs {
     /// Regular expression whose first capture group is a file stem's site (default: the TCGA institution code)
     #[arg(long, default_value = crate::data::split::TCGA_SITE_PATTERN)]
     pub site_regex: String,
-    /// Train without the rot90/flip augmentation.
+    /// Train without augmentation.
     #[arg(long)]
     pub no_augment: bool,
+    /// Which augmentations: recipe (rot90 and flips, p = 0.5 each) or extended (the recipe's, then with p = 0.5 a rotation of up to ±15° and zoom of ±10%, with p = 0.5 a contrast/brightness change of ±10% per channel, and with p = 0.1 on 3-channel images the pre- or post-contrast channel replaced by FLAIR, as lgg-flair-mri's source fills missing sequences).
+    #[arg(long, value_enum, default_value_t = AugmentationSet::Recipe)]
+    pub augmentation: AugmentationSet,
     /// Input normalisation: imagenet (default), unit ([0,1]), per-image (each channel of each image to mean 0, sd 1 over its non-zero pixels: for MR, whose intensities differ between scanners) or reference (the original script: BGR, divided by 255 twice).
     #[arg(long, default_value = "imagenet", value_parser = ["imagenet", "unit", "per-image", "reference"])]
     pub normalisation: String,

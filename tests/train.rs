@@ -9,8 +9,8 @@ use seglens::backend::{BackendRequest, select};
 use seglens::model::Variant;
 use seglens::rng::SplitMix64;
 use seglens::train::{
-    InMemorySource, OptimizerConfig, RunConfig, Sample, SampleSource, Selection, TrainConfig,
-    TrainControl, TrainEvent, TrainOutcome, files, train,
+    AugmentationSet, InMemorySource, OptimizerConfig, RunConfig, Sample, SampleSource, Selection,
+    TrainConfig, TrainControl, TrainEvent, TrainOutcome, files, train,
 };
 
 const SIZE: usize = 32;
@@ -138,51 +138,9 @@ fn loss_falls_and_interrupted_run_resumes_exactly() {
 
     // Same run, cancelled mid-epoch (after step 2, i.e. inside epoch 1), then resumed.
     let dir_b = run_dir("b");
-    let control = TrainControl::default();
-    let mut events_b = Vec::new();
-    let outcome = train(
-        &run,
-        &train_set,
-        &val_set,
-        &dir_b,
-        &device,
-        &control,
-        false,
-        &mut |e| {
-            if matches!(e, TrainEvent::Step { step: 2, .. }) {
-                control.cancel();
-            }
-            events_b.push(e);
-        },
-    )
-    .expect("run b, first part");
-    let TrainOutcome::Cancelled { state } = outcome else {
-        panic!("run b should be cancelled")
-    };
-    assert_eq!(state.next_step, 3);
-    assert!(events_b.contains(&TrainEvent::Cancelled { next_step: 3 }));
-
-    let mut events_resumed = Vec::new();
-    let outcome = train(
-        &run,
-        &train_set,
-        &val_set,
-        &dir_b,
-        &device,
-        &TrainControl::default(),
-        true,
-        &mut |e| events_resumed.push(e),
-    )
-    .expect("run b, resumed");
-    assert!(matches!(outcome, TrainOutcome::Finished { .. }));
-    assert!(matches!(
-        events_resumed[0],
-        TrainEvent::Started { start_step: 3, .. }
-    ));
-    let mut losses_b = step_losses(&events_b);
-    losses_b.extend(step_losses(&events_resumed));
     assert_eq!(
-        losses_b, losses_a,
+        interrupted_then_resumed(&run, &train_set, &val_set, &dir_b, 2),
+        losses_a,
         "resumed run reproduces the uninterrupted run's losses exactly"
     );
 
@@ -206,6 +164,97 @@ fn loss_falls_and_interrupted_run_resumes_exactly() {
     let _ = std::fs::remove_dir_all(dir_b);
 }
 
+/// Trains `run` in `dir`, cancelling after step `cancel_after`, then resumes it to the
+/// end; returns the step losses of both parts.
+fn interrupted_then_resumed(
+    run: &RunConfig,
+    train_set: &dyn SampleSource,
+    val_set: &dyn SampleSource,
+    dir: &std::path::Path,
+    cancel_after: usize,
+) -> Vec<(usize, f64)> {
+    let device = select(BackendRequest::Cpu).expect("cpu");
+    let control = TrainControl::default();
+    let mut events = Vec::new();
+    let outcome = train(
+        run,
+        train_set,
+        val_set,
+        dir,
+        &device,
+        &control,
+        false,
+        &mut |e| {
+            if matches!(e, TrainEvent::Step { step, .. } if step == cancel_after) {
+                control.cancel();
+            }
+            events.push(e);
+        },
+    )
+    .expect("first part");
+    let TrainOutcome::Cancelled { state } = outcome else {
+        panic!("the run in {} should be cancelled", dir.display())
+    };
+    let next = cancel_after + 1;
+    assert_eq!(state.next_step, next);
+    assert!(events.contains(&TrainEvent::Cancelled { next_step: next }));
+
+    let mut resumed = Vec::new();
+    let outcome = train(
+        run,
+        train_set,
+        val_set,
+        dir,
+        &device,
+        &TrainControl::default(),
+        true,
+        &mut |e| resumed.push(e),
+    )
+    .expect("resumed part");
+    assert!(matches!(outcome, TrainOutcome::Finished { .. }));
+    assert!(matches!(
+        resumed[0],
+        TrainEvent::Started { start_step, .. } if start_step == next
+    ));
+    let mut losses = step_losses(&events);
+    losses.extend(step_losses(&resumed));
+    losses
+}
+
+#[test]
+fn extended_augmentation_is_recorded_used_and_resumes_exactly() {
+    let (train_set, val_set) = (disks(8, 1), disks(4, 2));
+    let recipe = config(2, 4);
+    let mut extended = recipe.clone();
+    extended.train.augmentation = AugmentationSet::Extended;
+
+    let dir_recipe = run_dir("recipe-aug");
+    let (_, events_recipe) = train_to_end(&recipe, &train_set, &val_set, &dir_recipe);
+    let dir_a = run_dir("extended-a");
+    let (_, events_a) = train_to_end(&extended, &train_set, &val_set, &dir_a);
+    let losses_a = step_losses(&events_a);
+    assert_ne!(
+        losses_a,
+        step_losses(&events_recipe),
+        "the extra transforms change what the network sees"
+    );
+    let config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir_a.join(files::CONFIG)).expect("config written"),
+    )
+    .expect("json");
+    assert_eq!(config["train"]["augmentation"], "extended");
+
+    let dir_b = run_dir("extended-b");
+    assert_eq!(
+        interrupted_then_resumed(&extended, &train_set, &val_set, &dir_b, 1),
+        losses_a,
+        "the extra draws come from the seed's streams, so a resumed run repeats them"
+    );
+    for dir in [dir_recipe, dir_a, dir_b] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 /// A source whose samples turn to NaN after a number of reads.
 struct PoisonAfter {
     inner: InMemorySource,
@@ -223,8 +272,8 @@ impl SampleSource for PoisonAfter {
     fn size(&self) -> usize {
         self.inner.size
     }
-    fn sample(&self, index: usize, rng: Option<&mut SplitMix64>) -> Result<Sample, String> {
-        let mut s = self.inner.sample(index, rng)?;
+    fn sample(&self, index: usize) -> Result<Sample, String> {
+        let mut s = self.inner.sample(index)?;
         if self.reads.fetch_add(1, Ordering::SeqCst) >= self.poison_after {
             s.image.iter_mut().for_each(|v| *v = f32::NAN);
         }
@@ -300,8 +349,8 @@ impl SampleSource for Tagged {
     fn size(&self) -> usize {
         self.inner.size
     }
-    fn sample(&self, index: usize, rng: Option<&mut SplitMix64>) -> Result<Sample, String> {
-        self.inner.sample(index, rng)
+    fn sample(&self, index: usize) -> Result<Sample, String> {
+        self.inner.sample(index)
     }
     fn name(&self, index: usize) -> String {
         self.inner.name(index)

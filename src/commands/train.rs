@@ -138,6 +138,7 @@ fn request_of(args: &TrainArgs) -> NewRunRequest {
             site: site.clone(),
         }),
         augment: !args.no_augment,
+        augmentation: args.augmentation,
         normalisation: match args.normalisation.as_str() {
             "reference" => Normalisation::Reference,
             "unit" => Normalisation::Unit,

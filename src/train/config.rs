@@ -61,6 +61,31 @@ impl Selection {
     }
 }
 
+/// Which train-time augmentations are drawn when augmentation is on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum AugmentationSet {
+    /// The recipe's: rot90 and flips (p = 0.5 each).
+    #[default]
+    Recipe,
+    /// The recipe's, then a small rotation (±15°) and zoom (±10%), a per-channel
+    /// contrast/brightness change (±10%), and, with p = 0.1 on 3-channel images, the
+    /// pre- or post-contrast channel replaced by FLAIR as lgg-flair-mri's source does for
+    /// missing sequences: for small sets whose validation patients look unlike the
+    /// training ones ([`crate::train::augment`]).
+    Extended,
+}
+
+impl AugmentationSet {
+    /// What it draws, for the window and messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            AugmentationSet::Recipe => "rot90/flip (recipe)",
+            AugmentationSet::Extended => "recipe + rotate/zoom, intensity, channel copy",
+        }
+    }
+}
+
 /// Everything that defines a training run besides the data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -78,6 +103,9 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Train-time augmentation (rot90 and flips, p = 0.5 each, as the recipe).
     pub augment: bool,
+    /// Which augmentations, when `augment` is on (absent in older runs: the recipe's).
+    #[serde(default)]
+    pub augmentation: AugmentationSet,
     /// How images are turned into model input (also stored in every checkpoint).
     pub input: InputConvention,
     /// Also save the last checkpoint every this many steps (0: only at epoch ends and on stop).
@@ -105,6 +133,7 @@ impl TrainConfig {
             poly_power: 0.9,
             seed: 41,
             augment: true,
+            augmentation: AugmentationSet::Recipe,
             input: InputConvention::reference(),
             save_every_steps: 0,
             selection: Selection::PooledIou,
@@ -168,8 +197,11 @@ mod tests {
     fn runs_without_a_recorded_rule_keep_pooled_selection() {
         let mut json = serde_json::to_value(TrainConfig::reference_recipe(Variant::S)).unwrap();
         json.as_object_mut().unwrap().remove("selection");
-        let old: TrainConfig = serde_json::from_value(json).unwrap();
+        let old: TrainConfig = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(old.selection, Selection::PooledIou);
+        json.as_object_mut().unwrap().remove("augmentation");
+        let old: TrainConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(old.augmentation, AugmentationSet::Recipe);
         let mix = TrainConfig {
             selection: Selection::MeanDatasetIou,
             ..TrainConfig::reference_recipe(Variant::S)

@@ -13,7 +13,6 @@ use crate::data::mask::MaskRule;
 use crate::data::preprocess::{PrepareOptions, prepare_pair};
 use crate::data::sample::load_pair_paths;
 use crate::data::split::SampleRef;
-use crate::rng::SplitMix64;
 
 /// Prepared samples plus what was skipped or changed on the way.
 #[derive(Clone, Debug)]
@@ -89,8 +88,8 @@ impl SampleSource for PreparedSource {
     fn size(&self) -> usize {
         self.inner.size()
     }
-    fn sample(&self, index: usize, rng: Option<&mut SplitMix64>) -> Result<Sample, String> {
-        self.inner.sample(index, rng)
+    fn sample(&self, index: usize) -> Result<Sample, String> {
+        self.inner.sample(index)
     }
     fn name(&self, index: usize) -> String {
         self.inner.name(index)

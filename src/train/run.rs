@@ -19,7 +19,8 @@ use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::config::{OptimizerConfig, Selection, TrainConfig};
+use super::augment::augment;
+use super::config::{AugmentationSet, OptimizerConfig, Selection, TrainConfig};
 use super::event::{CheckpointKind, TrainEvent};
 use super::source::SampleSource;
 use super::val_scores::{ValDatasets, ValScores, ValTally};
@@ -317,7 +318,11 @@ fn train_inner(
         let (images, masks) = load_batch(
             train_set,
             batch_indices,
-            config.augment.then_some((config.seed, epoch)),
+            config.augment.then_some(EpochAugmentation {
+                seed: config.seed,
+                epoch,
+                set: config.augmentation,
+            }),
             &device,
         )?;
 
@@ -636,21 +641,32 @@ fn epoch_order(seed: u64, epoch: usize, len: usize) -> Vec<usize> {
     order
 }
 
+/// What augments an epoch's samples: each sample's transforms come from the stream
+/// `augment-{epoch}-{index}` of the seed.
+#[derive(Clone, Copy, Debug)]
+struct EpochAugmentation {
+    seed: u64,
+    epoch: usize,
+    set: AugmentationSet,
+}
+
 fn load_batch(
     source: &dyn SampleSource,
     indices: &[usize],
-    augment: Option<(u64, usize)>,
+    augmentation: Option<EpochAugmentation>,
     device: &Device,
 ) -> anyhow::Result<(Tensor<4>, Tensor<4>)> {
     let (c, s) = (source.channels(), source.size());
     let mut images = Vec::with_capacity(indices.len() * c * s * s);
     let mut masks = Vec::with_capacity(indices.len() * s * s);
     for &i in indices {
-        let mut rng =
-            augment.map(|(seed, epoch)| SplitMix64::stream(seed, &format!("augment-{epoch}-{i}")));
-        let sample = source
-            .sample(i, rng.as_mut())
+        let mut sample = source
+            .sample(i)
             .map_err(|e| anyhow::anyhow!("{e}: {}", source.name(i)))?;
+        if let Some(a) = augmentation {
+            let mut rng = SplitMix64::stream(a.seed, &format!("augment-{}-{i}", a.epoch));
+            sample = augment(sample, c, s, a.set, &mut rng);
+        }
         anyhow::ensure!(
             sample.image.len() == c * s * s && sample.mask.len() == s * s,
             "sample has the wrong size: {}",

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use super::config::{OptimizerConfig, Selection, TrainConfig};
+use super::config::{AugmentationSet, OptimizerConfig, Selection, TrainConfig};
 use super::prepared::PreparedSource;
 use super::run::{RunConfig, files};
 use crate::convention::{ChannelLayout, InputConvention, Normalisation};
@@ -74,6 +74,9 @@ pub struct NewRunRequest {
     pub test_site: Option<SiteHoldout>,
     /// rot90/flip augmentation.
     pub augment: bool,
+    /// Which augmentations, when `augment` is on.
+    #[serde(default)]
+    pub augmentation: AugmentationSet,
     /// Input normalisation.
     pub normalisation: Normalisation,
     /// Save a resumable checkpoint every N steps (0: at epoch ends and on stop only).
@@ -98,6 +101,7 @@ impl NewRunRequest {
             grouping: Grouping::Default,
             test_site: None,
             augment: true,
+            augmentation: AugmentationSet::Recipe,
             normalisation: Normalisation::ImageNet,
             save_every: 0,
         }
@@ -241,6 +245,7 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
         poly_power: 0.9,
         seed: request.seed,
         augment: request.augment,
+        augmentation: request.augmentation,
         input,
         save_every_steps: request.save_every,
         selection,

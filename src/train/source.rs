@@ -1,8 +1,6 @@
 //! Where training and validation samples come from: a small trait the loop pulls
 //! from, so the loop knows nothing about files, formats or datasets.
 
-use crate::rng::SplitMix64;
-
 /// One preprocessed sample at the model's input size.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
@@ -24,8 +22,8 @@ pub trait SampleSource: Send + Sync {
     fn channels(&self) -> usize;
     /// Side of the square images.
     fn size(&self) -> usize;
-    /// Sample `index`, augmented with `rng` when given.
-    fn sample(&self, index: usize, rng: Option<&mut SplitMix64>) -> Result<Sample, String>;
+    /// Sample `index`, as prepared (the loop augments it).
+    fn sample(&self, index: usize) -> Result<Sample, String>;
     /// A name for messages (usually the image file).
     fn name(&self, index: usize) -> String;
     /// The dataset sample `index` comes from ("" when the source does not know), for
@@ -58,16 +56,11 @@ impl SampleSource for InMemorySource {
     fn size(&self) -> usize {
         self.size
     }
-    fn sample(&self, index: usize, rng: Option<&mut SplitMix64>) -> Result<Sample, String> {
-        let s = self
-            .samples
+    fn sample(&self, index: usize) -> Result<Sample, String> {
+        self.samples
             .get(index)
-            .ok_or_else(|| format!("no sample {index}"))?
-            .clone();
-        Ok(match rng {
-            Some(rng) => super::augment::augment(s, self.channels, self.size, rng),
-            None => s,
-        })
+            .cloned()
+            .ok_or_else(|| format!("no sample {index}"))
     }
     fn name(&self, index: usize) -> String {
         self.names

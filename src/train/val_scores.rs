@@ -48,10 +48,7 @@ impl ValDatasets {
         let (mut all, mut with) = (BTreeSet::new(), BTreeSet::new());
         for i in 0..set.len() {
             let dataset = set.dataset(i);
-            if set
-                .sample(i, None)
-                .is_ok_and(|s| s.mask.iter().any(|&m| m > 0.5))
-            {
+            if set.sample(i).is_ok_and(|s| s.mask.iter().any(|&m| m > 0.5)) {
                 with.insert(dataset.clone());
             }
             all.insert(dataset);

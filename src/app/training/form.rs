@@ -8,6 +8,7 @@ use crate::backend::BackendRequest;
 use crate::convention::Normalisation;
 use crate::data::grouping::Grouping;
 use crate::model::Variant;
+use crate::train::AugmentationSet;
 use crate::train::setup::OptimizerChoice;
 
 /// What the user set in the panel.
@@ -29,8 +30,10 @@ pub struct TrainingForm {
     pub optimizer: OptimizerChoice,
     /// Base learning rate.
     pub lr: f64,
-    /// rot90/flip augmentation.
+    /// Train-time augmentation on or off.
     pub augment: bool,
+    /// Which augmentations, when on.
+    pub augmentation: AugmentationSet,
     /// How images become model input (per image suits MR, whose scale varies by scanner).
     pub normalisation: Normalisation,
     /// Seed of initialisation, split, shuffling and augmentation.
@@ -66,6 +69,7 @@ impl Default for TrainingForm {
             optimizer: recipe.optimizer,
             lr: recipe.optimizer.default_lr(),
             augment: recipe.augment,
+            augmentation: recipe.augmentation,
             normalisation: recipe.normalisation,
             seed: recipe.seed,
             val_fraction: recipe.val_fraction,
@@ -99,6 +103,7 @@ impl TrainingForm {
                 Grouping::None
             },
             augment: self.augment,
+            augmentation: self.augmentation,
             normalisation: self.normalisation,
             save_every: self.save_every,
             ..NewRunRequest::recipe(Vec::new())

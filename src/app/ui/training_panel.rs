@@ -12,6 +12,7 @@ use crate::app::training::{TrainingCommand, TrainingState};
 use crate::backend::BackendRequest;
 use crate::convention::Normalisation;
 use crate::model::Variant;
+use crate::train::AugmentationSet;
 use crate::train::setup::OptimizerChoice;
 
 fn push(commands: &mut CommandQueue, cmd: TrainingCommand) {
@@ -175,8 +176,18 @@ fn settings_ui(
                         ui.selectable_value(&mut f.normalisation, n, normalisation_label(n));
                     }
                 });
+            ui.label("augmentation");
+            ui.add_enabled_ui(f.augment, |ui| {
+                egui::ComboBox::from_id_salt("training augmentation")
+                    .selected_text(f.augmentation.label())
+                    .show_ui(ui, |ui| {
+                        for a in [AugmentationSet::Recipe, AugmentationSet::Extended] {
+                            ui.selectable_value(&mut f.augmentation, a, a.label());
+                        }
+                    });
+            });
             ui.end_row();
-            ui.checkbox(&mut f.augment, "augment (rot90/flip)");
+            ui.checkbox(&mut f.augment, "augment");
             ui.checkbox(&mut f.group_by_patient, "split by patient");
             ui.label("checkpoint every");
             ui.add(
