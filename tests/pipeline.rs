@@ -442,6 +442,84 @@ fn predict_on_a_dataset_folder_takes_the_volumes_in_its_images_too() {
 }
 
 #[test]
+fn eval_and_audit_take_a_nifti_volume_dataset_slice_by_slice() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = scratch("volume-dataset");
+    std::fs::create_dir_all(data.join("images")).unwrap();
+    std::fs::create_dir_all(data.join("masks")).unwrap();
+    std::fs::copy(
+        root.join("tests/data/formats/brain1_image.nii.gz"),
+        data.join("images/brain1.nii.gz"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root.join("tests/data/formats/brain1_label.nii.gz"),
+        data.join("masks/brain1.nii.gz"),
+    )
+    .unwrap();
+    // A volume whose label is missing is reported, not fatal.
+    std::fs::copy(
+        root.join("tests/data/formats/brain1_image.nii.gz"),
+        data.join("images/unlabelled.nii.gz"),
+    )
+    .unwrap();
+    let out = scratch("volume-dataset-eval");
+    // The CT model at a low threshold marks some pixels on the slices with a label, so
+    // surface distances exist (the scores themselves mean nothing on brain MR).
+    let model = root.join("assets/models/cmunext-s-ct-lungs.safetensors");
+    let run = seglens(&[
+        "eval",
+        "--model",
+        &model.display().to_string(),
+        "--data",
+        &data.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+        "--threshold",
+        "0.05",
+        "--backend",
+        "cpu",
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("0 pairs, 1 volume pair (25 slices)")
+            && stderr.contains("unlabelled.nii.gz: NIfTI volume without a label volume"),
+        "{stderr}"
+    );
+    let report = json(&out.join("report.json"));
+    assert_eq!(report["report"]["n_images"], 25);
+    let images = report["images"].as_array().unwrap();
+    assert_eq!(images[12]["id"], "brain1#k12");
+    assert_eq!(images[12]["group"], "brain1");
+    // In-plane spacing 0.78125 mm: every distance in mm is the pixel one times it.
+    let mut with_distances = 0;
+    for image in images {
+        match (&image["surface"], &image["surface_mm"]) {
+            (serde_json::Value::Null, serde_json::Value::Null) => {}
+            (px, mm) => {
+                with_distances += 1;
+                let (px, mm) = (px["hd95"].as_f64().unwrap(), mm["hd95"].as_f64().unwrap());
+                assert!((mm - 0.78125 * px).abs() < 1e-9, "{mm} vs {px}");
+                assert_eq!(image["surface_mm"]["unit"], "millimetres");
+            }
+        }
+    }
+    assert!(with_distances > 0, "some slices have surface distances");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("HD95 mm"), "{stdout}");
+
+    let audit = seglens(&["audit", &data.display().to_string()]);
+    let text = String::from_utf8_lossy(&audit.stdout);
+    assert!(
+        text.contains("25 samples analysed") && text.contains("NIfTI slice ×25"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(data);
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
 fn compare_pairs_two_models_image_by_image() {
     let lungs = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("assets/models/cmunext-s-ct-lungs.safetensors")

@@ -136,6 +136,33 @@ fn real_backend_opens_dicom_files_folders_and_nifti_volumes() {
 }
 
 #[test]
+fn a_dataset_folder_lists_the_slices_of_its_volume_pairs_with_their_ground_truth() {
+    let formats = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/formats");
+    let dir = std::env::temp_dir().join(format!("seglens-ui-volume-ds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("images")).unwrap();
+    std::fs::create_dir_all(dir.join("masks")).unwrap();
+    std::fs::copy(
+        formats.join("brain1_image.nii.gz"),
+        dir.join("images/brain1.nii.gz"),
+    )
+    .unwrap();
+    std::fs::copy(
+        formats.join("brain1_label.nii.gz"),
+        dir.join("masks/brain1.nii.gz"),
+    )
+    .unwrap();
+    let backend = RealBackend::new(BackendRequest::Cpu);
+    let entries = backend.open(&dir).expect("dataset opens");
+    assert_eq!(entries.len(), 25, "{entries:?}");
+    assert_eq!(entries[12].name, "brain1.nii.gz k=12");
+    let slice = backend.load(&entries[12]).expect("slice loads");
+    let gt = slice.gt.expect("masks/brain1.nii.gz is the GT");
+    assert!(gt.data.contains(&1), "slice 12 has foreground");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn opening_the_mri_demo_selects_the_mri_model() {
     let mut h = real_harness();
     let name = |h: &Harness<'static, SegApp>| {

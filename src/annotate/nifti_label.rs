@@ -1,9 +1,8 @@
 //! Mask edits on a NIfTI volume's axial (K) slices, kept in a label volume beside it.
 //!
-//! The label volume of `<base>[_image|_img].nii[.gz]` is the first that exists of
-//! `<base>_label`, `<base>_seg`, `<base>_mask` (same extension, same folder), or the
-//! same name in a sibling `masks/` or `labels/` folder when the volume sits in `images/`.
-//! Without one, a save creates `<base>_label` with the image's header.
+//! The label volume is found by the rule of [`crate::data::volume_pairs`] (the one
+//! train and eval pair volumes by). Without one, a save creates `<base>_label` with the
+//! image's header.
 //!
 //! A save replaces one slice: voxels of the edited mask keep their label when they had
 //! one (a multi-label volume loses no class it still covers) and get 1 otherwise; the
@@ -17,79 +16,8 @@ use std::time::SystemTime;
 use super::mask::EditMask;
 use super::save::backup_copy;
 use super::timestamp::utc_stamp;
-use crate::data::nifti::{Volume, WrittenIntent, is_nifti_path, read_nifti, write_like};
-use crate::data::pairing::split_extension;
-
-/// The stem of a NIfTI name and its extension as written (`.nii` or `.nii.gz`, any case).
-fn split_name(path: &Path) -> Option<(String, String)> {
-    if !is_nifti_path(path) {
-        return None;
-    }
-    let name = path.file_name()?.to_string_lossy().into_owned();
-    let (stem, _) = split_extension(&name);
-    let ext = name[stem.len()..].to_owned();
-    Some((stem, ext))
-}
-
-/// The stem without an `_image` / `_img` suffix.
-fn base_of(stem: &str) -> &str {
-    let lower = stem.to_ascii_lowercase();
-    for suffix in ["_image", "_img"] {
-        if lower.ends_with(suffix) && stem.len() > suffix.len() {
-            return &stem[..stem.len() - suffix.len()];
-        }
-    }
-    stem
-}
-
-/// Where a label volume of `image` is looked for, in order.
-pub fn label_candidates(image: &Path) -> Vec<PathBuf> {
-    let Some((stem, ext)) = split_name(image) else {
-        return Vec::new();
-    };
-    let dir = image.parent().unwrap_or(Path::new("."));
-    let base = base_of(&stem);
-    let mut out: Vec<PathBuf> = ["_label", "_seg", "_mask"]
-        .iter()
-        .map(|s| dir.join(format!("{base}{s}{ext}")))
-        .collect();
-    if dir.file_name().is_some_and(|n| n == "images")
-        && let Some(root) = dir.parent()
-    {
-        let name = image.file_name().unwrap_or_default();
-        out.extend(["masks", "labels"].iter().map(|d| root.join(d).join(name)));
-    }
-    out
-}
-
-/// The existing label volume of `image`, if any.
-pub fn find_label(image: &Path) -> Option<PathBuf> {
-    label_candidates(image).into_iter().find(|p| p.is_file())
-}
-
-/// The label volume a first save of `image` creates.
-pub fn new_label_path(image: &Path) -> Option<PathBuf> {
-    label_candidates(image).into_iter().next()
-}
-
-/// Slice `k` of `label` as a 0/1 mask (non-zero voxels are foreground), checked to lie on
-/// `image_dims`' grid.
-pub fn label_slice(label: &Volume, image_dims: [usize; 3], k: usize) -> Result<Vec<u8>, String> {
-    if label.dims != image_dims {
-        return Err(format!(
-            "the label volume {} is {:?} voxels, its image {:?}: not the same grid",
-            label.path.display(),
-            label.dims,
-            image_dims
-        ));
-    }
-    let plane = label.dims[0] * label.dims[1];
-    let values = label
-        .values
-        .get(k * plane..(k + 1) * plane)
-        .ok_or_else(|| format!("slice {k} is outside {}", label.path.display()))?;
-    Ok(values.iter().map(|&v| u8::from(v != 0.0)).collect())
-}
+use crate::data::nifti::{WrittenIntent, read_nifti, write_like};
+pub use crate::data::volume_pairs::{find_label, label_candidates, label_slice, new_label_path};
 
 /// What a save did.
 #[derive(Clone, Debug, PartialEq, Eq)]

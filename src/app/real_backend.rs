@@ -25,6 +25,7 @@ use crate::data::nifti::{VoxelAxis, is_nifti_path, read_nifti};
 use crate::data::preprocess::{PrepareOptions, SourcePixels, prepare};
 use crate::data::sample::load_pair_paths;
 use crate::data::scalar::{Intensity, Modality as DataModality, ScalarSlice};
+use crate::data::volume_pairs::VolumeCache;
 use crate::infer::{Predictor, sigmoid};
 use crate::metrics::resize_bilinear;
 
@@ -41,6 +42,8 @@ pub fn assets_dir() -> PathBuf {
 pub struct RealBackend {
     compute: ComputeDevice,
     models: Mutex<HashMap<ModelId, Arc<Predictor>>>,
+    /// Image volumes being browsed, so moving between slices does not read the file again.
+    volumes: VolumeCache,
 }
 
 impl RealBackend {
@@ -52,6 +55,7 @@ impl RealBackend {
         let backend = Self {
             compute,
             models: Mutex::new(HashMap::new()),
+            volumes: VolumeCache::new(2),
         };
         if let Ok(dir) = std::fs::read_dir(assets_dir().join("models")) {
             let mut paths: Vec<PathBuf> = dir
@@ -178,6 +182,16 @@ impl AppBackend for RealBackend {
                     )
                 })
                 .collect();
+            for v in &ds.pairing.volume_pairs {
+                entries.extend((0..v.slices()).map(|k| {
+                    entry(
+                        format!("nifti|{}|{k}", v.image.display()),
+                        format!("{} k={k}", file_name(&v.image)),
+                        modality,
+                        Vec::new(),
+                    )
+                }));
+            }
             entries.extend(ds.pairing.images_without_mask.iter().map(|i| {
                 entry(
                     format!("image|{}", i.display()),
@@ -289,16 +303,22 @@ impl AppBackend for RealBackend {
                 None,
             ),
             ["nifti", path, k] => {
-                let volume = read_nifti(Path::new(path)).map_err(|e| e.to_string())?;
+                let volume = self
+                    .volumes
+                    .get(Path::new(path))
+                    .map_err(|e| e.to_string())?;
                 let k: usize = k
                     .parse()
                     .map_err(|_| format!("bad slice index in {}", entry.id.0))?;
+                // A volume of a CT dataset holds Hounsfield units; others stored values.
+                let modality = (entry.modality == Modality::Ct).then_some(DataModality::Ct);
                 let slice = volume
-                    .slice(VoxelAxis::K, k, None)
+                    .slice(VoxelAxis::K, k, modality)
                     .map_err(|e| e.to_string())?;
                 // The label volume beside it, when there is one, is the slice's GT; one
                 // that does not fit is a warning, not a failure to show the image.
                 let gt = match nifti_label::find_label(Path::new(path)) {
+                    // Read afresh (not cached): mask saves rewrite the label volume.
                     Some(label_path) => match read_nifti(&label_path)
                         .map_err(|e| e.to_string())
                         .and_then(|label| nifti_label::label_slice(&label, volume.dims, k))

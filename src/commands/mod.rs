@@ -12,7 +12,9 @@ use std::path::PathBuf;
 pub use crate::eval::report::skipped_line;
 pub use crate::fsutil::write_json;
 
+use crate::data::audit_text::volume_note;
 use crate::data::dataset::Dataset;
+use crate::data::nifti::is_nifti_path;
 
 /// Opens dataset folders (absolute paths, so run folders stay valid from anywhere) and
 /// prints their pairing.
@@ -26,9 +28,13 @@ pub fn open_datasets(paths: &[PathBuf]) -> anyhow::Result<Vec<Dataset>> {
 pub(crate) fn report_pairing(ds: &Dataset) {
     let p = &ds.pairing;
     eprintln!(
-        "{}: {} pairs{}{}{}",
+        "{}: {} pairs{}{}{}{}",
         ds.name,
         p.pairs.len(),
+        volume_note(
+            p.volume_pairs.len(),
+            p.volume_pairs.iter().map(|v| v.slices()).sum()
+        ),
         if p.images_without_mask.is_empty() {
             String::new()
         } else {
@@ -46,6 +52,10 @@ pub(crate) fn report_pairing(ds: &Dataset) {
     );
     for w in p.warnings.iter().take(5) {
         eprintln!("  warning: {w}");
+    }
+    // Volumes are data the user meant to use: say why one was left out.
+    for f in p.ignored.iter().filter(|f| is_nifti_path(&f.path)).take(5) {
+        eprintln!("  skipped {}: {}", f.path.display(), f.reason);
     }
 }
 

@@ -31,8 +31,10 @@ use super::mask::MaskRule;
 use super::nifti::{self, LabelStats};
 use super::pairing;
 use super::phash::{self, Fingerprint, GreyPlane};
-use super::sample;
+use super::sample::{self, LoadedSample, SamplePixels};
+use super::scalar::ScalarSlice;
 use super::split::{self, SampleRef, Split, SplitConfig, SplitSet, StraddlingGroup};
+use super::volume_pairs::VolumeCache;
 
 /// The command-line entry point lives with the text rendering; re-exported here.
 pub use super::audit_text::audit_cli;
@@ -116,6 +118,12 @@ pub struct InputAudit {
     pub modality_source: Option<String>,
     /// Image/mask pairs found.
     pub pairs: usize,
+    /// NIfTI volumes paired with a label volume.
+    #[serde(default)]
+    pub volume_pairs: usize,
+    /// Their axial slices (each a sample).
+    #[serde(default)]
+    pub volume_slices: usize,
     /// Images without a mask.
     pub images_without_mask: usize,
     /// Masks without an image.
@@ -347,6 +355,44 @@ struct SampleInfo {
     fingerprint: Fingerprint,
 }
 
+impl SampleInfo {
+    fn of(loaded: &LoadedSample) -> Self {
+        let (format, pixel_hash, fingerprint) = match &loaded.pixels {
+            SamplePixels::Image(image) => (
+                format!("{}-bit {}", image.bit_depth, layout_name(image.layout)),
+                image.pixel_hash(),
+                Fingerprint::of(image),
+            ),
+            SamplePixels::Slice(slice) => {
+                let plane = GreyPlane::of_pixels(&loaded.pixels);
+                (
+                    "NIfTI slice".to_owned(),
+                    slice_hash(slice),
+                    Fingerprint::of_grey(&plane.data, plane.width, plane.height),
+                )
+            }
+        };
+        Self {
+            foreground: loaded.mask.foreground(),
+            pixels: loaded.mask.data.len() as u64,
+            size: loaded.size(),
+            format,
+            pixel_hash,
+            fingerprint,
+        }
+    }
+}
+
+/// SHA-256 of a slice's size and values (exact duplicates among volume slices).
+fn slice_hash(slice: &ScalarSlice) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut h = Sha256::new();
+    h.update(slice.width.to_le_bytes());
+    h.update(slice.height.to_le_bytes());
+    slice.values.iter().for_each(|v| h.update(v.to_le_bytes()));
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Audits `paths` (dataset folders, DICOM folders or single files).
 pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
     let mut report = AuditReport {
@@ -360,23 +406,12 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
     let samples = dataset::mix_samples(&datasets);
 
     // Load every pair once, in parallel; a bad pair is reported and left out.
+    let volumes = VolumeCache::for_threads();
     let loaded: Vec<Result<(SampleInfo, Vec<DataWarning>), DataError>> = samples
         .par_iter()
         .map(|s| {
-            let pair = sample::load_pair_paths(&s.image, &s.masks, &options.mask_rule)?;
-            let info = SampleInfo {
-                foreground: pair.mask.foreground(),
-                pixels: pair.mask.data.len() as u64,
-                size: (pair.image.width, pair.image.height),
-                format: format!(
-                    "{}-bit {}",
-                    pair.image.bit_depth,
-                    layout_name(pair.image.layout)
-                ),
-                pixel_hash: pair.image.pixel_hash(),
-                fingerprint: Fingerprint::of(&pair.image),
-            };
-            Ok((info, pair.warnings))
+            let loaded = sample::load_sample(s, &options.mask_rule, &volumes)?;
+            Ok((SampleInfo::of(&loaded), loaded.warnings))
         })
         .collect();
     let mut good: Vec<(SampleRef, SampleInfo)> = Vec::new();
@@ -464,7 +499,12 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
         hash: audited.hash.clone(),
     };
 
-    find_duplicates(&good, &key_of, &mut report);
+    let plane_of = |s: &SampleRef| {
+        sample::load_sample(s, &options.mask_rule, &volumes)
+            .ok()
+            .map(|l| GreyPlane::of_pixels(&l.pixels))
+    };
+    find_duplicates(&good, &key_of, &plane_of, &mut report);
 
     // Leakage.
     match GroupKeyer::new(&detect_grouping) {
@@ -597,6 +637,8 @@ fn audit_input(path: &Path, report: &mut AuditReport, datasets: &mut Vec<Dataset
         modality: None,
         modality_source: None,
         pairs: 0,
+        volume_pairs: 0,
+        volume_slices: 0,
         images_without_mask: 0,
         masks_without_image: 0,
         several_masks: 0,
@@ -612,6 +654,8 @@ fn audit_input(path: &Path, report: &mut AuditReport, datasets: &mut Vec<Dataset
                 input.modality = d.modality.as_ref().map(ToString::to_string);
                 input.modality_source.clone_from(&d.modality_source);
                 input.pairs = p.pairs.len();
+                input.volume_pairs = p.volume_pairs.len();
+                input.volume_slices = p.volume_pairs.iter().map(|v| v.slices()).sum();
                 input.images_without_mask = p.images_without_mask.len();
                 input.masks_without_image = p.masks_without_image.len();
                 input.several_masks = p.several_masks.len();
@@ -786,6 +830,7 @@ fn audit_file(path: &Path) -> Result<(InputKind, FileDetails, Option<String>), D
 fn find_duplicates(
     good: &[(SampleRef, SampleInfo)],
     key_of: &dyn Fn(&SampleRef) -> SampleKey,
+    plane_of: &(dyn Fn(&SampleRef) -> Option<GreyPlane> + Sync),
     report: &mut AuditReport,
 ) {
     let mut by_hash: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -836,12 +881,7 @@ fn find_duplicates(
     let involved: BTreeSet<usize> = candidates.iter().flat_map(|c| [c.0, c.1]).collect();
     let planes: HashMap<usize, GreyPlane> = involved
         .par_iter()
-        .filter_map(|&i| {
-            Some((
-                i,
-                GreyPlane::of(&image_io::decode_image(&good[i].0.image).ok()?),
-            ))
-        })
+        .filter_map(|&i| Some((i, plane_of(&good[i].0)?)))
         .collect();
     let mut confirmed: Vec<(usize, usize, u32, usize, f32)> = candidates
         .par_iter()

@@ -57,9 +57,10 @@ pub fn to_text(r: &AuditReport) -> String {
             InputKind::Dataset => {
                 let _ = writeln!(
                     o,
-                    "  dataset {}: {modality}; {} pairs, {} images without mask, {} masks without image, {} with several masks, {} ignored files: {}",
+                    "  dataset {}: {modality}; {} pairs{}, {} images without mask, {} masks without image, {} with several masks, {} ignored files: {}",
                     i.dataset.as_deref().unwrap_or("?"),
                     i.pairs,
+                    volume_note(i.volume_pairs, i.volume_slices),
                     i.images_without_mask,
                     i.masks_without_image,
                     i.several_masks,
@@ -280,5 +281,17 @@ fn findings(o: &mut String, title: &str, list: &[Finding]) {
                 items.len() - EXAMPLES_PER_KIND
             );
         }
+    }
+}
+
+/// ", N volume pairs (M slices)", or nothing without volumes.
+pub fn volume_note(pairs: usize, slices: usize) -> String {
+    if pairs == 0 {
+        String::new()
+    } else {
+        format!(
+            ", {pairs} volume pair{} ({slices} slices)",
+            if pairs == 1 { "" } else { "s" }
+        )
     }
 }

@@ -16,6 +16,7 @@ use super::grouping::{GroupKeyer, Grouping};
 use super::pairing::{self, PairingReport};
 use super::scalar::Modality;
 use super::split::SampleRef;
+use super::volume_pairs::slice_id;
 
 /// A paired dataset folder.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,21 +35,34 @@ pub struct Dataset {
 
 impl Dataset {
     /// Its pairs as split samples, each with the patient the default patterns find in its
-    /// name (TCGA barcodes and the like), so per-patient scores exist without a split.
+    /// name (TCGA barcodes and the like), so per-patient scores exist without a split;
+    /// then every axial slice of its volume pairs, grouped by volume when no pattern
+    /// names the patient.
     pub fn samples(&self) -> Vec<SampleRef> {
         let keyer = GroupKeyer::new(&Grouping::Default).ok();
-        self.pairing
-            .pairs
-            .iter()
-            .map(|p| SampleRef {
+        let key = |stem: &str| keyer.as_ref().and_then(|k| k.key(stem));
+        let pairs = self.pairing.pairs.iter().map(|p| SampleRef {
+            dataset: self.name.clone(),
+            id: p.stem.clone(),
+            image: p.image.clone(),
+            masks: p.masks.clone(),
+            modality: self.modality.clone(),
+            group: key(&p.stem),
+            slice: None,
+        });
+        let slices = self.pairing.volume_pairs.iter().flat_map(|v| {
+            let group = key(&v.stem).or_else(|| Some(v.stem.clone()));
+            (0..v.slices()).map(move |k| SampleRef {
                 dataset: self.name.clone(),
-                id: p.stem.clone(),
-                image: p.image.clone(),
-                masks: p.masks.clone(),
+                id: slice_id(&v.stem, k),
+                image: v.image.clone(),
+                masks: vec![v.label.clone()],
                 modality: self.modality.clone(),
-                group: keyer.as_ref().and_then(|k| k.key(&p.stem)),
+                group: group.clone(),
+                slice: Some(k),
             })
-            .collect()
+        });
+        pairs.chain(slices).collect()
     }
 }
 

@@ -15,6 +15,7 @@
 //! * [`mask`]: turn any stored mask encoding into a 0/1 [`Mask`] by a stated [`MaskRule`].
 //! * [`sample`]: load one image with its mask(s): orientation, size check, union.
 //! * [`scalar`], [`window`], [`dicom`], [`nifti`]: medical formats, HU and CT windows.
+//! * [`volume_pairs`]: NIfTI volumes with their label volumes, one sample per slice.
 //! * [`resize`], [`augment`], [`preprocess`]: pixels to the model's CHW f32 input.
 //! * [`grouping`], [`split`]: patient keys and seeded, hashed train/val/test splits.
 //! * [`phash`], [`audit`], [`audit_text`]: duplicates, leakage and set statistics.
@@ -44,6 +45,7 @@ pub mod resize;
 pub mod sample;
 pub mod scalar;
 pub mod split;
+pub mod volume_pairs;
 pub mod window;
 
 pub use error::{DataError, DataWarning};

@@ -15,6 +15,8 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::error::{DataError, DataWarning};
+use super::nifti::is_nifti_path;
+use super::volume_pairs::{VolumePair, is_label_name, pair_volume};
 
 /// Extensions of 2D raster files that are paired (lower case).
 pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "bmp", "tif", "tiff"];
@@ -91,7 +93,12 @@ pub struct PairingReport {
     /// Image files that share one stem (`a.png` and `a.jpg`): only the first is paired,
     /// the others are listed here and left out.
     pub ambiguous_images: Vec<Vec<PathBuf>>,
-    /// Files that are not 2D images (text, hidden files, folders, DICOM/NIfTI volumes).
+    /// NIfTI volumes in the images folder paired with their label volumes
+    /// ([`super::volume_pairs`]); each axial slice is a sample.
+    #[serde(default)]
+    pub volume_pairs: Vec<VolumePair>,
+    /// Files that are not 2D images (text, hidden files, folders, DICOM volumes, NIfTI
+    /// volumes without a usable label volume, with the reason).
     pub ignored: Vec<IgnoredFile>,
     /// Warnings (several masks united).
     pub warnings: Vec<DataWarning>,
@@ -175,6 +182,15 @@ pub fn pair_folders(
                 .entry(entry.stem.to_lowercase())
                 .or_default()
                 .push(entry.path),
+            EntryKind::Ignored(_) if is_nifti_path(&entry.path) && !is_label_name(&entry.path) => {
+                match pair_volume(&entry.path) {
+                    Ok(pair) => report.volume_pairs.push(pair),
+                    Err(reason) => report.ignored.push(IgnoredFile {
+                        path: entry.path,
+                        reason,
+                    }),
+                }
+            }
             EntryKind::Ignored(reason) => report.ignored.push(IgnoredFile {
                 path: entry.path,
                 reason,
@@ -235,9 +251,17 @@ pub fn pair_folders(
         }
         report.pairs.push(Pair { stem, image, masks });
     }
+    // Label volumes that were paired are used, not ignored.
+    let labels: Vec<&PathBuf> = report.volume_pairs.iter().map(|v| &v.label).collect();
+    let used = |p: &PathBuf| labels.iter().any(|l| same_file(l, p));
+    report.ignored.retain(|f| !used(&f.path));
     report.masks_without_image.sort();
     report.ignored.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(report)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
 /// The image key a mask stem belongs to: the exact stem first, then the stem with a mask

@@ -25,6 +25,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::image_io::RawImage;
+use super::sample::SamplePixels;
 
 /// pHash thumbnail side.
 pub const THUMB: usize = 32;
@@ -210,6 +211,27 @@ impl GreyPlane {
             width: image.width as usize,
             height: image.height as usize,
             data: image.grey_unit(),
+        }
+    }
+
+    /// Of a sample's pixels: an image's grey values, or a volume slice scaled by its
+    /// own range.
+    pub fn of_pixels(pixels: &SamplePixels) -> Self {
+        match pixels {
+            SamplePixels::Image(image) => Self::of(image),
+            SamplePixels::Slice(slice) => {
+                let (lo, hi) = slice.min_max().unwrap_or((0.0, 1.0));
+                let span = (hi - lo).max(f32::EPSILON);
+                Self {
+                    width: slice.width as usize,
+                    height: slice.height as usize,
+                    data: slice
+                        .values
+                        .iter()
+                        .map(|v| if v.is_finite() { (v - lo) / span } else { 0.0 })
+                        .collect(),
+                }
+            }
         }
     }
 

@@ -30,7 +30,7 @@ use super::error::DataError;
 use super::image_io::{PixelLayout, RawImage, Samples};
 use super::mask::Mask;
 use super::resize;
-use super::sample::LoadedPair;
+use super::sample::{LoadedPair, LoadedSample, SamplePixels};
 use super::scalar::{Intensity, Modality, ScalarSlice};
 use super::window::{self, WindowPreset};
 use crate::convention::{
@@ -192,6 +192,28 @@ pub fn prepare_pair(
             path: image_path,
         },
         Some(&pair.mask),
+        convention,
+        options,
+        augmentation,
+    )
+}
+
+/// [`prepare`] for a split sample loaded by [`crate::data::sample::load_sample`]; `path`
+/// names it in messages.
+pub fn prepare_sample(
+    sample: &LoadedSample,
+    path: &Path,
+    convention: &InputConvention,
+    options: &PrepareOptions,
+    augmentation: Augmentation,
+) -> Result<ModelInput, DataError> {
+    let source = match &sample.pixels {
+        SamplePixels::Image(image) => SourcePixels::Image { image, path },
+        SamplePixels::Slice(slice) => SourcePixels::Scalar(slice),
+    };
+    prepare(
+        source,
+        Some(&sample.mask),
         convention,
         options,
         augmentation,

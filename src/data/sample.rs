@@ -1,5 +1,6 @@
 //! Load one training sample: an image with its mask file(s), oriented alike, checked for
-//! size and united into one binary mask.
+//! size and united into one binary mask; or a slice of a volume with its label slice
+//! ([`load_sample`]).
 //!
 //! EXIF orientation policy (so image and mask always line up):
 //! * a mask with its own orientation tag is turned by it (and a differing image tag is
@@ -19,6 +20,9 @@ use super::error::{DataError, DataWarning};
 use super::image_io::{self, RawImage};
 use super::mask::{self, Mask, MaskEncoding, MaskRule};
 use super::pairing::Pair;
+use super::scalar::ScalarSlice;
+use super::split::SampleRef;
+use super::volume_pairs::{VolumeCache, load_slice};
 
 /// An image and its binary mask, ready for preprocessing.
 #[derive(Clone, Debug, PartialEq)]
@@ -128,5 +132,73 @@ pub fn load_pair_paths(
         mask,
         encodings,
         warnings,
+    })
+}
+
+/// A sample's pixels: a 2D image file's, or one slice of a volume.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SamplePixels {
+    /// A decoded 2D image, stored values, orientation applied.
+    Image(RawImage),
+    /// An axial slice of a NIfTI volume (Hounsfield units for CT).
+    Slice(ScalarSlice),
+}
+
+/// A split sample loaded: its pixels and binary mask of the same size.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadedSample {
+    /// The pixels.
+    pub pixels: SamplePixels,
+    /// The mask (union of all mask files; a label volume's non-zero voxels).
+    pub mask: Mask,
+    /// Everything the user should be told about this sample.
+    pub warnings: Vec<DataWarning>,
+}
+
+impl LoadedSample {
+    /// Width and height.
+    pub fn size(&self) -> (u32, u32) {
+        match &self.pixels {
+            SamplePixels::Image(i) => (i.width, i.height),
+            SamplePixels::Slice(s) => (s.width, s.height),
+        }
+    }
+
+    /// Pixel spacing in mm (between columns, between rows), when the file gives it.
+    pub fn spacing_mm(&self) -> Option<[f64; 2]> {
+        match &self.pixels {
+            SamplePixels::Image(_) => None,
+            SamplePixels::Slice(s) => s.spacing_mm,
+        }
+    }
+}
+
+/// Loads split sample `s`: a 2D image with its mask file(s) by `rule`, or slice
+/// `s.slice` of a volume with the same slice of its label volume, read through `volumes`.
+pub fn load_sample(
+    s: &SampleRef,
+    rule: &MaskRule,
+    volumes: &VolumeCache,
+) -> Result<LoadedSample, DataError> {
+    let Some(k) = s.slice else {
+        let pair = load_pair_paths(&s.image, &s.masks, rule)?;
+        return Ok(LoadedSample {
+            pixels: SamplePixels::Image(pair.image),
+            mask: pair.mask,
+            warnings: pair.warnings,
+        });
+    };
+    let label = s.masks.first().ok_or_else(|| {
+        DataError::Invalid(format!(
+            "no label volume given for slice {k} of {}",
+            s.image.display()
+        ))
+    })?;
+    // An empty slice is no warning here: most slices of a scan hold no lesion.
+    let (slice, mask) = load_slice(&s.image, label, k, s.modality.clone(), volumes)?;
+    Ok(LoadedSample {
+        pixels: SamplePixels::Slice(slice),
+        mask,
+        warnings: Vec::new(),
     })
 }

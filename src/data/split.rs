@@ -44,6 +44,28 @@ pub struct SampleRef {
     /// split's own grouping by [`make_split`].
     #[serde(default)]
     pub group: Option<String>,
+    /// The axial (K) slice, when `image` is a NIfTI volume and `masks` its label volume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slice: Option<usize>,
+}
+
+impl SampleRef {
+    /// The sample for messages: its image file, and the slice for a volume's.
+    pub fn describe(&self) -> String {
+        match self.slice {
+            Some(k) => format!("{} (slice k={k})", self.image.display()),
+            None => self.image.display().to_string(),
+        }
+    }
+
+    /// `reason` about this sample, saying which slice when it is one of a volume's (for
+    /// lists of skipped files, which name the file apart).
+    pub fn note(&self, reason: impl std::fmt::Display) -> String {
+        match self.slice {
+            Some(k) => format!("slice k={k}: {reason}"),
+            None => reason.to_string(),
+        }
+    }
 }
 
 /// Which set.
@@ -203,7 +225,7 @@ pub fn make_split(samples: &[SampleRef], config: &SplitConfig) -> Result<Split, 
         sets[2] = held
             .into_iter()
             .map(|mut s| {
-                s.group = keyer.key(&stem_of(&s.image));
+                s.group = group_of(&keyer, &s);
                 s
             })
             .collect();
@@ -211,7 +233,7 @@ pub fn make_split(samples: &[SampleRef], config: &SplitConfig) -> Result<Split, 
     }
     let mut by_dataset: BTreeMap<String, Vec<SampleRef>> = BTreeMap::new();
     for mut s in samples {
-        s.group = keyer.key(&stem_of(&s.image));
+        s.group = group_of(&keyer, &s);
         by_dataset.entry(s.dataset.clone()).or_default().push(s);
     }
     for (dataset, items) in by_dataset {
@@ -256,6 +278,16 @@ pub fn make_split(samples: &[SampleRef], config: &SplitConfig) -> Result<Split, 
     };
     split.hash = split.content_hash();
     Ok(split)
+}
+
+/// The split unit of `s`: the patient its name gives under the split's grouping; a volume
+/// slice without one belongs to its volume, even without grouping, as neighbouring
+/// slices of one scan are never independent.
+fn group_of(keyer: &GroupKeyer, s: &SampleRef) -> Option<String> {
+    let stem = stem_of(&s.image);
+    keyer
+        .key(&stem)
+        .or_else(|| s.slice.is_some().then_some(stem))
 }
 
 fn stem_of(path: &Path) -> String {

@@ -238,6 +238,7 @@ mod tests {
             native: native.clone(),
             model_resolution: native,
             surface: None,
+            surface_mm: None,
             reference: RepoIouScore::default(),
             convention_warnings: Vec::new(),
         }

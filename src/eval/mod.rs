@@ -15,14 +15,15 @@ use serde::Serialize;
 
 use crate::data::augment::Augmentation;
 use crate::data::mask::MaskRule;
-use crate::data::preprocess::{PrepareOptions, prepare_pair};
-use crate::data::sample::load_pair_paths;
+use crate::data::preprocess::{PrepareOptions, prepare_sample};
+use crate::data::sample::load_sample;
 use crate::data::split::SampleRef;
+use crate::data::volume_pairs::VolumeCache;
 use crate::infer::{Predictor, sigmoid};
 use crate::metrics::{
     BootstrapConfig, CalibrationAccumulator, Connectivity, EmptyPolicy, MeanCi, OverlapAccumulator,
-    OverlapReport, OverlapScores, RepoIouScore, RepoScoreMeter, SurfaceDistances, SweepAccumulator,
-    grouped_mean_ci, mean_ci, repo_iou_score, resize_bilinear, surface_distances,
+    OverlapReport, OverlapScores, RepoIouScore, RepoScoreMeter, Spacing, SurfaceDistances,
+    SweepAccumulator, grouped_mean_ci, mean_ci, repo_iou_score, resize_bilinear, surface_distances,
 };
 
 /// How to evaluate.
@@ -73,6 +74,8 @@ pub struct ImageResult {
     pub model_resolution: OverlapScores,
     /// HD95 and mean surface distance at native resolution, in pixels (None when a mask is empty).
     pub surface: Option<SurfaceDistances>,
+    /// The same in millimetres, when the file gives the pixel spacing (NIfTI slices).
+    pub surface_mm: Option<SurfaceDistances>,
     /// The original repository's `iou_score` on this image (batch 1, model resolution, threshold 0.5).
     pub reference: RepoIouScore,
     /// Differences between this input and the model's convention.
@@ -96,6 +99,10 @@ pub struct Summary {
     pub hd95_px: MeanCi,
     /// Mean surface distance per image (pixels).
     pub assd_px: MeanCi,
+    /// HD95 per image in mm, over the images whose spacing is known; `None` when none is.
+    pub hd95_mm: Option<MeanCi>,
+    /// Mean surface distance per image in mm, as `hd95_mm`.
+    pub assd_mm: Option<MeanCi>,
 }
 
 /// The whole evaluation.
@@ -148,17 +155,19 @@ pub fn evaluate(
     let mut calibration = CalibrationAccumulator::new();
     let mut reference = RepoScoreMeter::default();
     let mut done = 0;
+    let volumes = VolumeCache::for_threads();
     for chunk in samples.chunks(options.batch.max(1)) {
         // Decode and prepare in parallel; a bad file is skipped and reported.
         let prepared: Vec<_> = chunk
             .par_iter()
             .map(|s| {
-                let pair = load_pair_paths(&s.image, &s.masks, &MaskRule::default())?;
+                let pair = load_sample(s, &MaskRule::default(), &volumes)?;
                 let opts = PrepareOptions {
                     input_modality: s.modality.clone(),
                     ..PrepareOptions::default()
                 };
-                let input = prepare_pair(&pair, &s.image, &convention, &opts, Augmentation::NONE)?;
+                let input =
+                    prepare_sample(&pair, &s.image, &convention, &opts, Augmentation::NONE)?;
                 Ok::<_, crate::data::DataError>((s, pair, input))
             })
             .collect();
@@ -166,7 +175,7 @@ pub fn evaluate(
         for (s, p) in chunk.iter().zip(prepared) {
             match p {
                 Ok(v) => ok.push(v),
-                Err(e) => skipped.push((s.image.clone(), format!("{e}"))),
+                Err(e) => skipped.push((s.image.clone(), s.note(e))),
             }
         }
         let inputs: Vec<&[f32]> = ok
@@ -205,6 +214,17 @@ pub fn evaluate(
                 .collect();
             let surface = surface_distances(&pred_mask, gt, (w, h), None, Connectivity::default())
                 .map_err(anyhow::Error::msg)?;
+            let surface_mm = match pair.spacing_mm() {
+                Some([col_mm, row_mm]) => surface_distances(
+                    &pred_mask,
+                    gt,
+                    (w, h),
+                    Some(Spacing { row_mm, col_mm }),
+                    Connectivity::default(),
+                )
+                .map_err(anyhow::Error::msg)?,
+                None => None,
+            };
             let reference_score = repo_iou_score(&logits, &model_gt).map_err(anyhow::Error::msg)?;
             reference.update(&reference_score, 1);
             native_acc.push(native.confusion);
@@ -227,6 +247,7 @@ pub fn evaluate(
                 native,
                 model_resolution: model_res,
                 surface,
+                surface_mm,
                 reference: reference_score,
                 convention_warnings: input.mismatches.iter().map(ToString::to_string).collect(),
             });
@@ -276,6 +297,17 @@ fn summarise(
         accuracy: ci(&|r| r.native.accuracy)?,
         hd95_px: ci(&|r| r.surface.as_ref().map(|s| s.hd95))?,
         assd_px: ci(&|r| r.surface.as_ref().map(|s| s.assd))?,
+        hd95_mm: None,
+        assd_mm: None,
+    };
+    let per_image = if results.iter().any(|r| r.surface_mm.is_some()) {
+        Summary {
+            hd95_mm: Some(ci(&|r| r.surface_mm.as_ref().map(|s| s.hd95))?),
+            assd_mm: Some(ci(&|r| r.surface_mm.as_ref().map(|s| s.assd))?),
+            ..per_image
+        }
+    } else {
+        per_image
     };
     let per_patient_dice = if results.iter().all(|r| r.group.is_some()) {
         let items = results

@@ -77,6 +77,14 @@ pub fn summary_text(report: &EvalReport, title: &str) -> String {
     let _ = writeln!(s, "    recall     {}", fmt_ci(&report.per_image.recall));
     let _ = writeln!(s, "    HD95 px    {}", fmt_ci(&report.per_image.hd95_px));
     let _ = writeln!(s, "    ASSD px    {}", fmt_ci(&report.per_image.assd_px));
+    if let (Some(hd), Some(assd)) = (&report.per_image.hd95_mm, &report.per_image.assd_mm) {
+        let _ = writeln!(
+            s,
+            "    HD95 mm    {}  (images whose spacing is known)",
+            fmt_ci(hd)
+        );
+        let _ = writeln!(s, "    ASSD mm    {}", fmt_ci(assd));
+    }
     if let Some(d) = &report.per_patient_dice {
         let _ = writeln!(s, "    Dice per patient {}", fmt_ci(d));
     }
@@ -150,13 +158,13 @@ pub fn write_all(dir: &Path, report: &EvalReport, images: &[ImageResult]) -> any
         serde_json::to_string_pretty(&serde_json::json!({ "report": report, "images": images }))?;
     crate::fsutil::write_atomic(&dir.join("report.json"), json.as_bytes())?;
     let mut csv = String::from(
-        "dataset,id,group,width,height,gt_foreground,dice,iou,precision,recall,specificity,accuracy,hd95_px,assd_px,dice_model_res,ref_iou,ref_f1,ref_acc\n",
+        "dataset,id,group,width,height,gt_foreground,dice,iou,precision,recall,specificity,accuracy,hd95_px,assd_px,dice_model_res,ref_iou,ref_f1,ref_acc,hd95_mm,assd_mm\n",
     );
     let o = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
     for r in images {
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.dataset,
             r.id,
             r.group.clone().unwrap_or_default(),
@@ -174,7 +182,9 @@ pub fn write_all(dir: &Path, report: &EvalReport, images: &[ImageResult]) -> any
             o(r.model_resolution.dice),
             r.reference.iou,
             r.reference.f1,
-            r.reference.acc
+            r.reference.acc,
+            o(r.surface_mm.as_ref().map(|s| s.hd95)),
+            o(r.surface_mm.as_ref().map(|s| s.assd)),
         );
     }
     crate::fsutil::write_atomic(&dir.join("per_image.csv"), csv.as_bytes())?;

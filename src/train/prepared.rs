@@ -10,9 +10,10 @@ use super::source::{InMemorySource, Sample, SampleSource};
 use crate::convention::InputConvention;
 use crate::data::augment::Augmentation;
 use crate::data::mask::MaskRule;
-use crate::data::preprocess::{PrepareOptions, prepare_pair};
-use crate::data::sample::load_pair_paths;
+use crate::data::preprocess::{PrepareOptions, prepare_sample};
+use crate::data::sample::load_sample;
 use crate::data::split::SampleRef;
+use crate::data::volume_pairs::VolumeCache;
 
 /// Prepared samples plus what was skipped or changed on the way.
 #[derive(Clone, Debug)]
@@ -29,15 +30,16 @@ pub struct PreparedSource {
 impl PreparedSource {
     /// Loads and prepares `samples` for `convention`.
     pub fn load(samples: &[SampleRef], convention: &InputConvention) -> Self {
+        let volumes = VolumeCache::for_threads();
         let prepared: Vec<_> = samples
             .par_iter()
             .map(|s| {
-                let pair = load_pair_paths(&s.image, &s.masks, &MaskRule::default())?;
+                let pair = load_sample(s, &MaskRule::default(), &volumes)?;
                 let opts = PrepareOptions {
                     input_modality: s.modality.clone(),
                     ..PrepareOptions::default()
                 };
-                let input = prepare_pair(&pair, &s.image, convention, &opts, Augmentation::NONE)?;
+                let input = prepare_sample(&pair, &s.image, convention, &opts, Augmentation::NONE)?;
                 let mut warnings: Vec<String> =
                     pair.warnings.iter().map(|w| format!("{w}")).collect();
                 warnings.extend(
@@ -67,11 +69,11 @@ impl PreparedSource {
                         image: input.image,
                         mask: input.mask.unwrap_or_default(),
                     });
-                    out.inner.names.push(s.image.display().to_string());
+                    out.inner.names.push(s.describe());
                     out.refs.push(s.clone());
                     out.warnings.extend(warnings);
                 }
-                Err(e) => out.skipped.push((s.image.clone(), e.to_string())),
+                Err(e) => out.skipped.push((s.image.clone(), s.note(e))),
             }
         }
         out

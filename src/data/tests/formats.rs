@@ -343,7 +343,7 @@ fn nifti_written_like_its_input_keeps_grid_and_values() {
 }
 
 /// A hand-assembled single-file NIfTI-1 (`.nii`): 348-byte header, 4 extension bytes, data.
-fn write_nii(
+pub(super) fn write_nii(
     path: &Path,
     big_endian: bool,
     dims: [u16; 3],

@@ -10,6 +10,7 @@ mod masks;
 mod pairing_tests;
 mod preprocess_tests;
 mod split_tests;
+mod volume_tests;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};

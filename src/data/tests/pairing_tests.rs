@@ -127,7 +127,20 @@ fn non_images_are_ignored_with_a_reason() {
             ("notes.txt".into(), "not a 2D image (.txt)".into()),
             (
                 "volume.nii.gz".into(),
-                "volume file (.nii.gz): open it with the DICOM/NIfTI loaders".into()
+                format!(
+                    "NIfTI volume without a label volume (looked for {})",
+                    [
+                        "images/volume_label",
+                        "images/volume_seg",
+                        "images/volume_mask"
+                    ]
+                    .iter()
+                    .map(|n| format!("{n}.nii.gz"))
+                    .chain(["masks/volume.nii.gz".into(), "labels/volume.nii.gz".into()])
+                    .map(|n| d.path().join(n).display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                )
             ),
             ("extra".into(), "folder (not listed recursively)".into()),
         ]

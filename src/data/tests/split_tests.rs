@@ -20,6 +20,7 @@ fn samples(
             masks: vec![PathBuf::from(format!("/data/{dataset}/masks/{n}.png"))],
             modality: modality.clone(),
             group: None,
+            slice: None,
         })
         .collect()
 }
