@@ -520,6 +520,72 @@ fn eval_and_audit_take_a_nifti_volume_dataset_slice_by_slice() {
 }
 
 #[test]
+fn train_on_volume_pairs_splits_by_volume() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = scratch("volume-train");
+    std::fs::create_dir_all(data.join("images")).unwrap();
+    std::fs::create_dir_all(data.join("masks")).unwrap();
+    for name in ["a", "b", "c"] {
+        std::fs::copy(
+            root.join("tests/data/formats/brain1_image.nii.gz"),
+            data.join(format!("images/{name}.nii.gz")),
+        )
+        .unwrap();
+        std::fs::copy(
+            root.join("tests/data/formats/brain1_label.nii.gz"),
+            data.join(format!("masks/{name}.nii.gz")),
+        )
+        .unwrap();
+    }
+    let out = scratch("volume-train-run");
+    let run = seglens(&[
+        "train",
+        "--data",
+        &data.display().to_string(),
+        "--size",
+        "32",
+        "--epochs",
+        "1",
+        "--val-fraction",
+        "0.3",
+        "--test-fraction",
+        "0",
+        "--no-grouping",
+        "--out",
+        &out.display().to_string(),
+        "--backend",
+        "cpu",
+        "--threads",
+        "1",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let split = json(&out.join("split.json"));
+    let mut seen = std::collections::BTreeMap::new();
+    for set in ["train", "val", "test"] {
+        for s in split[set].as_array().unwrap() {
+            let volume = s["image"].as_str().unwrap().to_owned();
+            assert!(s["slice"].is_u64(), "a slice sample: {s}");
+            let previous = seen.insert(volume.clone(), set);
+            assert!(
+                previous.is_none_or(|p| p == set),
+                "{volume} is in {previous:?} and {set}"
+            );
+        }
+    }
+    assert_eq!(seen.len(), 3, "three volumes: {seen:?}");
+    assert_eq!(
+        split["train"].as_array().unwrap().len() + split["val"].as_array().unwrap().len(),
+        75
+    );
+    let _ = std::fs::remove_dir_all(data);
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
 fn compare_pairs_two_models_image_by_image() {
     let lungs = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("assets/models/cmunext-s-ct-lungs.safetensors")
