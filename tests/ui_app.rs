@@ -93,6 +93,36 @@ fn inference_then_threshold_slider_updates_metrics() {
 }
 
 #[test]
+fn flip_tta_clears_the_predictions_and_reaches_the_backend() {
+    let mut h = harness();
+    h.get_by_label("run on dataset").click();
+    settle(&mut h);
+    assert_eq!(h.state().caches.predictions.len(), 6);
+    h.get_by_label("flip TTA").click();
+    settle(&mut h);
+    assert!(h.state().settings.tta);
+    assert!(
+        h.state().caches.predictions.is_empty(),
+        "maps made without TTA are not shown under it"
+    );
+    h.get_by_label("flip TTA on: predictions cleared, run inference again");
+    h.get_by_label("run on dataset").click();
+    settle(&mut h);
+    assert_eq!(h.state().caches.predictions.len(), 6);
+    // The fake backend's TTA is the mean of its map and the map's mirror image.
+    let model = ModelId("fake-sharp".into());
+    let entry = h.state().state.entries[0].id.clone();
+    let shown = h.state().caches.predictions[&(model.clone(), entry)].clone();
+    let plain = FakeBackend::default().probabilities(&model, 0);
+    let n = shown.width as usize;
+    for (i, p) in shown.probabilities.iter().enumerate() {
+        let mirrored = plain[(i / n) * n + (n - 1 - i % n)];
+        assert!((p - (plain[i] + mirrored) / 2.0).abs() < 1e-6, "pixel {i}");
+    }
+    assert_ne!(shown.probabilities, plain, "the map changed");
+}
+
+#[test]
 fn dataset_list_sorts_worst_first_and_shows_warnings() {
     let mut h = harness();
     h.get_by_label("run on dataset").click();

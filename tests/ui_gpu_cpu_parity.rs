@@ -14,7 +14,12 @@ fn test_data() -> std::sync::Arc<OverlayData> {
     let entries: Vec<EntryInfo> = b.open(std::path::Path::new("fake://demo")).expect("open");
     let loaded = b.load(&entries[1]).expect("load");
     let pred = b
-        .predict(&ModelId("fake-soft".into()), &loaded, &Default::default())
+        .predict(
+            &ModelId("fake-soft".into()),
+            &loaded,
+            false,
+            &Default::default(),
+        )
         .expect("predict");
     OverlayData::new(1, &loaded, Some(&pred))
 }

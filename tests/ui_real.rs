@@ -65,7 +65,7 @@ fn real_demo_inference_and_threshold_slider_match_the_library() {
         .load(&h.state().state.entries[0])
         .expect("demo slice loads");
     let prediction = backend
-        .predict(&model.id, &entry, &AtomicBool::new(false))
+        .predict(&model.id, &entry, false, &AtomicBool::new(false))
         .expect("prediction");
     let gt = entry.gt.expect("demo slice has a mask");
 

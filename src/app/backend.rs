@@ -33,12 +33,13 @@ pub trait AppBackend: Send + Sync + 'static {
     fn models(&self) -> Vec<ModelInfo>;
     /// Open a model file (checkpoint, safetensors…).
     fn open_model(&self, path: &Path) -> Result<ModelInfo, String>;
-    /// Foreground probabilities of one entry at its native size. Should return early
-    /// with `Err` when `cancel` becomes true.
+    /// Foreground probabilities of one entry at its native size, with flip test-time
+    /// augmentation when `tta`. Should return early with `Err` when `cancel` becomes true.
     fn predict(
         &self,
         model: &ModelId,
         entry: &LoadedEntry,
+        tta: bool,
         cancel: &AtomicBool,
     ) -> Result<Prediction, String>;
     /// Where inference runs, in words: "GPU 'X' through wgpu" or "CPU (no adapter)".
@@ -534,6 +535,7 @@ impl AppBackend for FakeBackend {
         &self,
         model: &ModelId,
         entry: &LoadedEntry,
+        tta: bool,
         cancel: &AtomicBool,
     ) -> Result<Prediction, String> {
         if !self.predict_delay.is_zero() {
@@ -549,10 +551,20 @@ impl AppBackend for FakeBackend {
             return Err("cancelled".to_owned());
         }
         let k = Self::entry_index(&entry.info.id);
+        let mut probabilities = self.probabilities(model, k);
+        if tta {
+            // Stands in for flip TTA: the mean of the map and its mirror image.
+            let n = self.size as usize;
+            let plain = probabilities.clone();
+            for (i, p) in probabilities.iter_mut().enumerate() {
+                let (y, x) = (i / n, i % n);
+                *p = (plain[i] + plain[y * n + (n - 1 - x)]) / 2.0;
+            }
+        }
         Ok(Prediction {
             width: self.size,
             height: self.size,
-            probabilities: self.probabilities(model, k),
+            probabilities,
         })
     }
 

@@ -44,6 +44,8 @@ pub enum AppCommand {
     RunInference(InferScope),
     /// Cancel the running inference.
     CancelInference,
+    /// Flip test-time augmentation on or off for the window's inference.
+    SetTta(bool),
     /// Show 1 to 4 panes side by side.
     SetPaneCount(usize),
     /// Reset the view of every pane to fit.

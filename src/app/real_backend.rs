@@ -363,6 +363,7 @@ impl AppBackend for RealBackend {
         &self,
         model: &ModelId,
         entry: &LoadedEntry,
+        tta: bool,
         cancel: &AtomicBool,
     ) -> Result<Prediction, String> {
         let predictor = lock(&self.models)
@@ -387,7 +388,7 @@ impl AppBackend for RealBackend {
         )
         .map_err(|e| e.to_string())?;
         let logits = predictor
-            .logits(&[input.image.as_slice()])
+            .logits_with(&[input.image.as_slice()], tta)
             .map_err(|e| format!("{e:#}"))?;
         let size = input.size;
         let probabilities =

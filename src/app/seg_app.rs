@@ -696,6 +696,30 @@ impl SegApp {
         self.misc_jobs.push(job);
     }
 
+    /// Switches flip TTA. Predictions made the other way are dropped (and a running
+    /// inference stopped), so no pane shows a map under the wrong setting.
+    fn set_tta(&mut self, on: bool) {
+        if self.settings.tta == on {
+            return;
+        }
+        self.settings.tta = on;
+        if let Some(old) = self.infer_job.take() {
+            old.cancel();
+        }
+        self.generation += 1;
+        self.state.inference = None;
+        let had_predictions = !self.caches.predictions.is_empty();
+        self.caches.predictions.clear();
+        self.caches.evals.clear();
+        if had_predictions {
+            let what = if on { "on" } else { "off" };
+            self.notifications.push(
+                Level::Info,
+                format!("flip TTA {what}: predictions cleared, run inference again"),
+            );
+        }
+    }
+
     fn run_inference(&mut self, scope: InferScope) {
         let Some(model) = self.global_model() else {
             self.notifications.push(Level::Warning, "no model to run");
@@ -738,6 +762,7 @@ impl SegApp {
             })
             .collect();
         let backend = self.backend.clone();
+        let tta = self.settings.tta;
         let job = self
             .runner
             .spawn("seglens-infer", self.generation, move |tx| {
@@ -763,7 +788,7 @@ impl SegApp {
                             }
                         },
                     };
-                    match backend.predict(&model, &loaded, tx.cancel_flag()) {
+                    match backend.predict(&model, &loaded, tta, tx.cancel_flag()) {
                         Ok(p) => {
                             if p.width != loaded.image.width || p.height != loaded.image.height {
                                 tx.send(InferEvent::Warning(format!(
@@ -885,6 +910,7 @@ impl SegApp {
                         j.cancel();
                     }
                 }
+                AppCommand::SetTta(on) => self.set_tta(on),
                 AppCommand::SetPaneCount(n) => {
                     let n = n.clamp(1, MAX_PANES);
                     let t = self.settings.threshold;

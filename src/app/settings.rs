@@ -132,6 +132,8 @@ pub struct Settings {
     pub sort: SortKey,
     /// Show the threshold view window. Default false.
     pub show_threshold_view: bool,
+    /// Flip test-time augmentation for the window's inference (4× the time). Default false.
+    pub tta: bool,
 }
 
 impl Default for Settings {
@@ -145,6 +147,7 @@ impl Default for Settings {
             prefer_gpu: true,
             sort: SortKey::Order,
             show_threshold_view: false,
+            tta: false,
         }
     }
 }

@@ -50,7 +50,13 @@ impl Predictor {
     /// Logits for a batch of prepared inputs (each `3 × size × size`, CHW), one
     /// `size × size` map per input; with [`Self::tta`], the mean over the four flips.
     pub fn logits(&self, inputs: &[&[f32]]) -> anyhow::Result<Vec<Vec<f32>>> {
-        if !self.tta {
+        self.logits_with(inputs, self.tta)
+    }
+
+    /// [`Self::logits`] with flip test-time augmentation chosen per call (the window
+    /// shares one predictor between both settings).
+    pub fn logits_with(&self, inputs: &[&[f32]], tta: bool) -> anyhow::Result<Vec<Vec<f32>>> {
+        if !tta {
             return self.plain_logits(inputs);
         }
         let s = self.input_size();

@@ -88,6 +88,17 @@ pub fn top_bar_ui(ui: &mut egui::Ui, app: &mut SegApp, commands: &mut CommandQue
         {
             commands.push(AppCommand::RunInference(InferScope::Dataset));
         }
+        let mut tta = app.settings.tta;
+        if ui
+            .checkbox(&mut tta, "flip TTA")
+            .on_hover_text(
+                "average the model over the image and its three flips (4× the time); \
+                 switching clears the predictions",
+            )
+            .changed()
+        {
+            commands.push(AppCommand::SetTta(tta));
+        }
         if let Some(p) = &app.state.inference {
             let frac = if p.total == 0 {
                 0.0
