@@ -30,6 +30,7 @@ pub mod app_state;
 pub mod backend;
 pub mod command;
 pub mod dialogs;
+pub mod entry_ref;
 pub mod evaluation;
 pub mod jobs;
 pub mod real_backend;

@@ -1,9 +1,9 @@
 //! The window's backend on the real engine: datasets, DICOM and NIfTI through
 //! [`crate::data`], models through [`crate::infer`]. Called on background threads only.
 //!
-//! Entry ids say how to load themselves (`pair|image|mask;mask`, `image|path`,
-//! `dicom|path`, `nifti|path|k`), so the backend keeps no per-dataset state; models
-//! are loaded once and cached.
+//! Entry ids say how to load themselves ([`super::entry_ref::EntryRef`]), so the
+//! backend keeps no per-dataset state; models are loaded once and cached, and the image
+//! volume being browsed too.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ use super::backend::{
     AppBackend, EntryId, EntryInfo, ImageF32, LoadedEntry, Mask, Modality, ModelId, ModelInfo,
     Prediction, SourceRef, TrainControl, TrainEvent, TrainingJob, TrainingPlan, Window,
 };
+use super::entry_ref::EntryRef;
 use crate::annotate::nifti_label;
 use crate::backend::{BackendRequest, ComputeDevice, select};
 use crate::data::augment::Augmentation;
@@ -167,15 +168,18 @@ impl AppBackend for RealBackend {
                 .pairs
                 .iter()
                 .map(|p| {
-                    let masks: Vec<String> =
-                        p.masks.iter().map(|m| m.display().to_string()).collect();
                     let warnings = if p.masks.len() > 1 {
                         vec![format!("{} mask files are united", p.masks.len())]
                     } else {
                         Vec::new()
                     };
                     entry(
-                        format!("pair|{}|{}", p.image.display(), masks.join(";")),
+                        EntryRef::Pair {
+                            image: p.image.clone(),
+                            masks: p.masks.clone(),
+                        }
+                        .id()
+                        .0,
                         file_name(&p.image),
                         modality,
                         warnings,
@@ -185,7 +189,12 @@ impl AppBackend for RealBackend {
             for v in &ds.pairing.volume_pairs {
                 entries.extend((0..v.slices()).map(|k| {
                     entry(
-                        format!("nifti|{}|{k}", v.image.display()),
+                        EntryRef::NiftiSlice {
+                            volume: v.image.clone(),
+                            k,
+                        }
+                        .id()
+                        .0,
                         format!("{} k={k}", file_name(&v.image)),
                         modality,
                         Vec::new(),
@@ -194,7 +203,7 @@ impl AppBackend for RealBackend {
             }
             entries.extend(ds.pairing.images_without_mask.iter().map(|i| {
                 entry(
-                    format!("image|{}", i.display()),
+                    EntryRef::Image(i.clone()).id().0,
                     file_name(i),
                     modality,
                     vec!["no mask".into()],
@@ -227,7 +236,7 @@ impl AppBackend for RealBackend {
                 .enumerate()
                 .map(|(i, s)| {
                     entry(
-                        format!("dicom|{}", s.path.display()),
+                        EntryRef::Dicom(s.path.clone()).id().0,
                         file_name(&s.path),
                         modality_of(Some(&s.modality)),
                         if i == 0 { notes.clone() } else { Vec::new() },
@@ -241,7 +250,12 @@ impl AppBackend for RealBackend {
             return Ok((0..count)
                 .map(|k| {
                     entry(
-                        format!("nifti|{}|{k}", path.display()),
+                        EntryRef::NiftiSlice {
+                            volume: path.to_path_buf(),
+                            k,
+                        }
+                        .id()
+                        .0,
                         format!("{} k={k}", file_name(path)),
                         Modality::Other,
                         Vec::new(),
@@ -252,7 +266,7 @@ impl AppBackend for RealBackend {
         if looks_like_dicom(path) {
             let slice = crate::data::dicom::read_dicom(path).map_err(|e| e.to_string())?;
             return Ok(vec![entry(
-                format!("dicom|{}", path.display()),
+                EntryRef::Dicom(path.to_path_buf()).id().0,
                 file_name(path),
                 modality_of(Some(&slice.modality)),
                 Vec::new(),
@@ -261,7 +275,7 @@ impl AppBackend for RealBackend {
         if path.is_file() {
             decode_image(path).map_err(|e| e.to_string())?;
             return Ok(vec![entry(
-                format!("image|{}", path.display()),
+                EntryRef::Image(path.to_path_buf()).id().0,
                 file_name(path),
                 Modality::Other,
                 vec!["no mask".into()],
@@ -274,12 +288,10 @@ impl AppBackend for RealBackend {
     }
 
     fn load(&self, entry: &EntryInfo) -> Result<LoadedEntry, String> {
-        let parts: Vec<&str> = entry.id.0.split('|').collect();
         let mut info = entry.clone();
-        let (image, gt) = match parts.as_slice() {
-            ["pair", image, masks] => {
-                let masks: Vec<PathBuf> = masks.split(';').map(PathBuf::from).collect();
-                let pair = load_pair_paths(Path::new(image), &masks, &MaskRule::default())
+        let (image, gt) = match EntryRef::parse(&entry.id)? {
+            EntryRef::Pair { image, masks } => {
+                let pair = load_pair_paths(&image, &masks, &MaskRule::default())
                     .map_err(|e| e.to_string())?;
                 info.warnings
                     .extend(pair.warnings.iter().map(ToString::to_string));
@@ -290,26 +302,20 @@ impl AppBackend for RealBackend {
                 };
                 (raw_to_image(&pair.image), Some(gt))
             }
-            ["image", path] => (
-                raw_to_image(&decode_image(Path::new(path)).map_err(|e| e.to_string())?),
+            EntryRef::Image(path) => (
+                raw_to_image(&decode_image(&path).map_err(|e| e.to_string())?),
                 None,
             ),
-            ["dicom", path] => (
+            EntryRef::Dicom(path) => (
                 scalar_to_image(
-                    &crate::data::dicom::read_dicom(Path::new(path))
+                    &crate::data::dicom::read_dicom(&path)
                         .map_err(|e| e.to_string())?
                         .to_scalar(),
                 ),
                 None,
             ),
-            ["nifti", path, k] => {
-                let volume = self
-                    .volumes
-                    .get(Path::new(path))
-                    .map_err(|e| e.to_string())?;
-                let k: usize = k
-                    .parse()
-                    .map_err(|_| format!("bad slice index in {}", entry.id.0))?;
+            EntryRef::NiftiSlice { volume: path, k } => {
+                let volume = self.volumes.get(&path).map_err(|e| e.to_string())?;
                 // A volume of a CT dataset holds Hounsfield units; others stored values.
                 let modality = (entry.modality == Modality::Ct).then_some(DataModality::Ct);
                 let slice = volume
@@ -317,7 +323,7 @@ impl AppBackend for RealBackend {
                     .map_err(|e| e.to_string())?;
                 // The label volume beside it, when there is one, is the slice's GT; one
                 // that does not fit is a warning, not a failure to show the image.
-                let gt = match nifti_label::find_label(Path::new(path)) {
+                let gt = match nifti_label::find_label(&path) {
                     // Read afresh (not cached): mask saves rewrite the label volume.
                     Some(label_path) => match read_nifti(&label_path)
                         .map_err(|e| e.to_string())
@@ -337,7 +343,6 @@ impl AppBackend for RealBackend {
                 };
                 (scalar_to_image(&slice), gt)
             }
-            _ => return Err(format!("unknown entry {}", entry.id.0)),
         };
         if let Some(m) = &gt {
             info.gt_foreground_fraction =

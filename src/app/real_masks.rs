@@ -1,7 +1,6 @@
 //! Saving edited masks and their autosaves for [`super::real_backend::RealBackend`].
 //!
-//! An entry id names its files (`pair|image|mask;mask`, `image|path` or `nifti|path|k`),
-//! so the dataset folder is the parent of the `images/` folder the image sits in (or the
+//! An entry id names its files ([`super::entry_ref::EntryRef`]), so the dataset folder is the parent of the `images/` folder the image sits in (or the
 //! image's own folder). Saves follow [`crate::annotate::save_mask`]: 0/255 PNG, atomic,
 //! previous versions in `<dataset>/.seglens/backups/`; a NIfTI slice goes into the volume's
 //! label volume ([`crate::annotate::nifti_label`]); autosaves go to
@@ -10,25 +9,19 @@
 use std::path::{Path, PathBuf};
 
 use super::backend::{EntryId, EntryInfo, Mask};
+use super::entry_ref::EntryRef;
 use crate::annotate::{EditMask, RecoveryStore, SavePlan, nifti_label, save_mask};
 
-/// The image and mask files of an entry, when it is a 2D image file.
+/// The image and mask files of an entry (a NIfTI slice's volume, with no mask files).
 fn files_of(entry: &EntryInfo) -> Result<(PathBuf, Vec<PathBuf>), String> {
-    let parts: Vec<&str> = entry.id.0.split('|').collect();
-    match parts.as_slice() {
-        ["pair", image, masks] => Ok((
-            PathBuf::from(image),
-            masks
-                .split(';')
-                .filter(|m| !m.is_empty())
-                .map(PathBuf::from)
-                .collect(),
-        )),
-        ["image", image] | ["nifti", image, _] => Ok((PathBuf::from(image), Vec::new())),
-        ["dicom", ..] => {
+    match EntryRef::parse(&entry.id)? {
+        EntryRef::Pair { image, masks } => Ok((image, masks)),
+        EntryRef::Image(image) | EntryRef::NiftiSlice { volume: image, .. } => {
+            Ok((image, Vec::new()))
+        }
+        EntryRef::Dicom(_) => {
             Err("edits of DICOM slices cannot be saved: DICOM has no mask file to write".into())
         }
-        _ => Err(format!("unknown entry {}", entry.id.0)),
     }
 }
 
@@ -50,11 +43,8 @@ fn edit_mask(mask: &Mask) -> Result<EditMask, String> {
 
 /// Saves `mask` as the entry's mask file; returns what happened, in words.
 pub fn save(entry: &EntryInfo, mask: &Mask) -> Result<String, String> {
-    if let ["nifti", volume, k] = entry.id.0.split('|').collect::<Vec<_>>().as_slice() {
-        let k: usize = k
-            .parse()
-            .map_err(|_| format!("bad slice index in {}", entry.id.0))?;
-        let saved = nifti_label::save_label_slice(Path::new(volume), k, &edit_mask(mask)?)?;
+    if let EntryRef::NiftiSlice { volume, k } = EntryRef::parse(&entry.id)? {
+        let saved = nifti_label::save_label_slice(&volume, k, &edit_mask(mask)?)?;
         let mut message = format!("saved slice k={k} in {}", saved.written.display());
         if let Some(b) = saved.backup {
             message += &format!(" (previous version kept as {})", b.display());
