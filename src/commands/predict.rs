@@ -318,9 +318,10 @@ fn list_inputs(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     if path.join("images").is_dir() {
         let report = pair_dataset(path)?;
-        // Pairing takes 2D images only; the volumes and DICOM slices it leaves out of
-        // images/ are inputs too (their labels, if any, are not needed to predict).
+        // The paired volumes, and the volumes and DICOM slices pairing leaves out of
+        // images/, are inputs too (their labels are not needed to predict).
         let images_dir = report.images_dir.clone();
+        let paired_volumes = report.volume_pairs.into_iter().map(|v| v.image);
         let volumes = report.ignored.into_iter().map(|f| f.path).filter(|p| {
             p.parent() == Some(images_dir.as_path())
                 && p.is_file()
@@ -331,6 +332,7 @@ fn list_inputs(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
             .into_iter()
             .map(|p| p.image)
             .chain(report.images_without_mask)
+            .chain(paired_volumes)
             .chain(volumes)
             .collect();
         images.sort();
