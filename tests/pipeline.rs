@@ -32,6 +32,25 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A scratch dataset folder whose images/ holds the real brain volume under each of
+/// `names` (`<name>.nii.gz`), each with the label volume in masks/ under the same name.
+fn volume_dataset(scratch_name: &str, names: &[&str]) -> PathBuf {
+    let formats = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/formats");
+    let data = scratch(scratch_name);
+    std::fs::create_dir_all(data.join("images")).unwrap();
+    std::fs::create_dir_all(data.join("masks")).unwrap();
+    for name in names {
+        for (source, folder) in [("brain1_image", "images"), ("brain1_label", "masks")] {
+            std::fs::copy(
+                formats.join(format!("{source}.nii.gz")),
+                data.join(folder).join(format!("{name}.nii.gz")),
+            )
+            .unwrap();
+        }
+    }
+    data
+}
+
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(
         &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
@@ -349,9 +368,8 @@ fn predict_on_a_nifti_volume_writes_volumes_on_its_grid() {
 #[test]
 fn predict_on_a_dataset_folder_takes_the_volumes_in_its_images_too() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let data = scratch("dataset-with-volume");
-    std::fs::create_dir_all(data.join("images")).unwrap();
-    std::fs::create_dir_all(data.join("masks")).unwrap();
+    // A label volume in masks/ is not an input.
+    let data = volume_dataset("dataset-with-volume", &["brain1_image"]);
     let slice = "TCGA_DU_6404_19850629_34.png";
     std::fs::copy(
         root.join("assets/demo/mri-lgg/images").join(slice),
@@ -361,17 +379,6 @@ fn predict_on_a_dataset_folder_takes_the_volumes_in_its_images_too() {
     std::fs::copy(
         root.join("assets/demo/mri-lgg/masks").join(slice),
         data.join("masks").join(slice),
-    )
-    .unwrap();
-    std::fs::copy(
-        root.join("tests/data/formats/brain1_image.nii.gz"),
-        data.join("images/brain1_image.nii.gz"),
-    )
-    .unwrap();
-    // A label volume in masks/ is not an input.
-    std::fs::copy(
-        root.join("tests/data/formats/brain1_label.nii.gz"),
-        data.join("masks/brain1_image.nii.gz"),
     )
     .unwrap();
     let out = scratch("dataset-with-volume-out");
@@ -444,25 +451,9 @@ fn predict_on_a_dataset_folder_takes_the_volumes_in_its_images_too() {
 #[test]
 fn eval_and_audit_take_a_nifti_volume_dataset_slice_by_slice() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let data = scratch("volume-dataset");
-    std::fs::create_dir_all(data.join("images")).unwrap();
-    std::fs::create_dir_all(data.join("masks")).unwrap();
-    std::fs::copy(
-        root.join("tests/data/formats/brain1_image.nii.gz"),
-        data.join("images/brain1.nii.gz"),
-    )
-    .unwrap();
-    std::fs::copy(
-        root.join("tests/data/formats/brain1_label.nii.gz"),
-        data.join("masks/brain1.nii.gz"),
-    )
-    .unwrap();
+    let data = volume_dataset("volume-dataset", &["brain1", "unlabelled"]);
     // A volume whose label is missing is reported, not fatal.
-    std::fs::copy(
-        root.join("tests/data/formats/brain1_image.nii.gz"),
-        data.join("images/unlabelled.nii.gz"),
-    )
-    .unwrap();
+    std::fs::remove_file(data.join("masks/unlabelled.nii.gz")).unwrap();
     let out = scratch("volume-dataset-eval");
     // The CT model at a low threshold marks some pixels on the slices with a label, so
     // surface distances exist (the scores themselves mean nothing on brain MR).
@@ -521,22 +512,7 @@ fn eval_and_audit_take_a_nifti_volume_dataset_slice_by_slice() {
 
 #[test]
 fn train_on_volume_pairs_splits_by_volume() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let data = scratch("volume-train");
-    std::fs::create_dir_all(data.join("images")).unwrap();
-    std::fs::create_dir_all(data.join("masks")).unwrap();
-    for name in ["a", "b", "c"] {
-        std::fs::copy(
-            root.join("tests/data/formats/brain1_image.nii.gz"),
-            data.join(format!("images/{name}.nii.gz")),
-        )
-        .unwrap();
-        std::fs::copy(
-            root.join("tests/data/formats/brain1_label.nii.gz"),
-            data.join(format!("masks/{name}.nii.gz")),
-        )
-        .unwrap();
-    }
+    let data = volume_dataset("volume-train", &["a", "b", "c"]);
     let out = scratch("volume-train-run");
     let run = seglens(&[
         "train",
