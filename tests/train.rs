@@ -255,6 +255,48 @@ fn extended_augmentation_is_recorded_used_and_resumes_exactly() {
     }
 }
 
+#[test]
+fn a_resume_on_changed_data_is_refused() {
+    let device = select(BackendRequest::Cpu).expect("cpu");
+    let run = config(2, 4);
+    let dir = run_dir("changed-data");
+    let control = TrainControl::default();
+    let outcome = train(
+        &run,
+        &disks(8, 1),
+        &disks(4, 2),
+        &dir,
+        &device,
+        &control,
+        false,
+        &mut |e| {
+            if matches!(e, TrainEvent::Step { step: 0, .. }) {
+                control.cancel();
+            }
+        },
+    )
+    .expect("first part");
+    assert!(matches!(outcome, TrainOutcome::Cancelled { .. }));
+    // One training sample can no longer be read: the epochs would have other steps.
+    let err = train(
+        &run,
+        &disks(7, 1),
+        &disks(4, 2),
+        &dir,
+        &device,
+        &TrainControl::default(),
+        true,
+        &mut |_| {},
+    )
+    .expect_err("refused");
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("started with 8 training and 4 validation samples, but 7 and 4"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// A source whose samples turn to NaN after a number of reads.
 struct PoisonAfter {
     inner: InMemorySource,

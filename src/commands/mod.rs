@@ -14,7 +14,6 @@ pub use crate::fsutil::write_json;
 
 use crate::data::audit_text::volume_note;
 use crate::data::dataset::Dataset;
-use crate::data::nifti::is_nifti_path;
 
 /// Opens dataset folders (absolute paths, so run folders stay valid from anywhere) and
 /// prints their pairing.
@@ -54,8 +53,11 @@ pub(crate) fn report_pairing(ds: &Dataset) {
         eprintln!("  warning: {w}");
     }
     // Volumes are data the user meant to use: say why one was left out.
-    for f in p.ignored.iter().filter(|f| is_nifti_path(&f.path)).take(5) {
+    for f in p.unpaired_volumes.iter().take(5) {
         eprintln!("  skipped {}: {}", f.path.display(), f.reason);
+    }
+    if p.unpaired_volumes.len() > 5 {
+        eprintln!("  … {} more volumes skipped", p.unpaired_volumes.len() - 5);
     }
 }
 

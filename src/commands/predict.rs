@@ -321,7 +321,11 @@ fn list_inputs(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
         // The paired volumes, and the volumes and DICOM slices pairing leaves out of
         // images/, are inputs too (their labels are not needed to predict).
         let images_dir = report.images_dir.clone();
-        let paired_volumes = report.volume_pairs.into_iter().map(|v| v.image);
+        let paired_volumes = report
+            .volume_pairs
+            .into_iter()
+            .map(|v| v.image)
+            .chain(report.unpaired_volumes.into_iter().map(|f| f.path));
         let volumes = report.ignored.into_iter().map(|f| f.path).filter(|p| {
             p.parent() == Some(images_dir.as_path())
                 && p.is_file()

@@ -666,6 +666,12 @@ fn audit_input(path: &Path, report: &mut AuditReport, datasets: &mut Vec<Dataset
                         format!("image has no mask: {}", image.display()),
                     ));
                 }
+                for volume in &p.unpaired_volumes {
+                    report.errors.push(finding(
+                        "unpaired_volume",
+                        format!("{}: {}", volume.reason, volume.path.display()),
+                    ));
+                }
                 for mask in &p.masks_without_image {
                     report.errors.push(finding(
                         "unpaired_mask",

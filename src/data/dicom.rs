@@ -15,7 +15,7 @@ use dicom_pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder as _};
 use serde::{Deserialize, Serialize};
 
 use super::error::DataError;
-use super::scalar::{Intensity, Modality, ScalarSlice};
+use super::scalar::{Intensity, Modality, ScalarSlice, usable_spacing};
 use crate::convention::CtWindow;
 
 const MODALITY: Tag = Tag(0x0008, 0x0060);
@@ -142,7 +142,9 @@ impl DicomSlice {
             intensity,
             modality: Some(self.modality.clone()),
             // (0028,0030) is row spacing then column spacing; ScalarSlice wants x then y.
-            spacing_mm: self.pixel_spacing_mm.map(|[row, col]| [col, row]),
+            spacing_mm: self
+                .pixel_spacing_mm
+                .and_then(|[row, col]| usable_spacing([col, row])),
             own_window: self.window,
             source: self.path.clone(),
         }

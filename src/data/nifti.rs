@@ -19,7 +19,7 @@ use nifti::{
 use serde::{Deserialize, Serialize};
 
 use super::error::DataError;
-use super::scalar::{Intensity, Modality, ScalarSlice};
+use super::scalar::{Intensity, Modality, ScalarSlice, usable_spacing};
 
 /// Where the voxel → world affine came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,7 +158,7 @@ fn check_compression(path: &Path) -> Result<(), String> {
 }
 
 /// The reader's errors in words a user can act on.
-fn describe(e: nifti::NiftiError) -> String {
+pub(crate) fn describe(e: nifti::NiftiError) -> String {
     use nifti::NiftiError as E;
     match e {
         E::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -360,7 +360,7 @@ impl Volume {
             values,
             intensity,
             modality,
-            spacing_mm: Some(s),
+            spacing_mm: usable_spacing(s),
             own_window: None,
             source: self.path.clone(),
         })

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{DataError, DataWarning};
 use super::nifti::is_nifti_path;
-use super::volume_pairs::{VolumePair, is_label_name, pair_volume};
+use super::volume_pairs::{VolumePair, find_label, is_label_name, pair_volume};
 
 /// Extensions of 2D raster files that are paired (lower case).
 pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "bmp", "tif", "tiff"];
@@ -97,6 +97,10 @@ pub struct PairingReport {
     /// ([`super::volume_pairs`]); each axial slice is a sample.
     #[serde(default)]
     pub volume_pairs: Vec<VolumePair>,
+    /// NIfTI volumes in the images folder that could not be paired (no label volume,
+    /// one on another grid, an unreadable header), with the reason.
+    #[serde(default)]
+    pub unpaired_volumes: Vec<IgnoredFile>,
     /// Files that are not 2D images (text, hidden files, folders, DICOM volumes, NIfTI
     /// volumes without a usable label volume, with the reason).
     pub ignored: Vec<IgnoredFile>,
@@ -185,7 +189,7 @@ pub fn pair_folders(
             EntryKind::Ignored(_) if is_nifti_path(&entry.path) && !is_label_name(&entry.path) => {
                 match pair_volume(&entry.path) {
                     Ok(pair) => report.volume_pairs.push(pair),
-                    Err(reason) => report.ignored.push(IgnoredFile {
+                    Err(reason) => report.unpaired_volumes.push(IgnoredFile {
                         path: entry.path,
                         reason,
                     }),
@@ -251,10 +255,25 @@ pub fn pair_folders(
         }
         report.pairs.push(Pair { stem, image, masks });
     }
-    // Label volumes that were paired are used, not ignored.
+    // Label volumes that were paired are used, not ignored; those of volumes that could
+    // not be paired say so.
     let labels: Vec<&PathBuf> = report.volume_pairs.iter().map(|v| &v.label).collect();
     let used = |p: &PathBuf| labels.iter().any(|l| same_file(l, p));
     report.ignored.retain(|f| !used(&f.path));
+    for volume in &report.unpaired_volumes {
+        if let Some(label) = find_label(&volume.path) {
+            for f in report
+                .ignored
+                .iter_mut()
+                .filter(|f| same_file(&f.path, &label))
+            {
+                f.reason = format!(
+                    "label volume of {}, which could not be paired (see there)",
+                    volume.path.display()
+                );
+            }
+        }
+    }
     report.masks_without_image.sort();
     report.ignored.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(report)

@@ -79,6 +79,15 @@ pub struct ScalarSlice {
     pub source: PathBuf,
 }
 
+/// `spacing` when both values are usable distances (finite, > 0): headers with 0 or
+/// NaN pixel sizes exist, and they mean "unknown", not a metric to compute with.
+pub fn usable_spacing(spacing: [f64; 2]) -> Option<[f64; 2]> {
+    spacing
+        .iter()
+        .all(|v| v.is_finite() && *v > 0.0)
+        .then_some(spacing)
+}
+
 impl ScalarSlice {
     /// Smallest and largest finite value (`None` when there is none).
     pub fn min_max(&self) -> Option<(f32, f32)> {

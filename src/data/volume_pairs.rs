@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::DataError;
 use super::mask::Mask;
-use super::nifti::{Volume, VoxelAxis, is_nifti_path, read_nifti};
+use super::nifti::{Volume, VoxelAxis, describe, is_nifti_path, read_nifti};
 use super::pairing::split_extension;
 use super::scalar::{Modality, ScalarSlice};
 
@@ -146,7 +146,9 @@ pub fn pair_volume(image: &Path) -> Result<VolumePair, String> {
         ));
     };
     let dims = header_dims(image)?;
-    check_grid(&label, header_dims(&label)?, dims)?;
+    let label_dims =
+        header_dims(&label).map_err(|e| format!("its label volume {}: {e}", label.display()))?;
+    check_grid(&label, label_dims, dims)?;
     let stem = split_name(image).map(|(s, _)| s).unwrap_or_default();
     Ok(VolumePair {
         stem,
@@ -156,17 +158,44 @@ pub fn pair_volume(image: &Path) -> Result<VolumePair, String> {
     })
 }
 
+/// The i, j, k sizes in `path`'s header, checked; the error does not name the file.
 fn header_dims(path: &Path) -> Result<[usize; 3], String> {
+    // The caller names the file.
+    let bad = |what: String| what;
     let header = nifti::NiftiHeader::from_file(path)
-        .map_err(|e| format!("cannot read the NIfTI header ({e}): {}", path.display()))?;
-    let d = |i: usize| usize::from(header.dim[i].max(1) as u16);
-    if header.dim[0] < 1 || header.dim[1] < 1 {
-        return Err(format!(
-            "NIfTI header without dimensions: {}",
-            path.display()
-        ));
+        .map_err(|e| bad(format!("cannot read the NIfTI header ({})", describe(e))))?;
+    // dim is stored signed; a value past i16::MAX read unsigned was negative.
+    let dim = header.dim;
+    let rank = usize::from(dim[0].clamp(1, 7));
+    if dim[0] < 1
+        || dim[1..=rank.min(3)]
+            .iter()
+            .any(|&d| d == 0 || d > i16::MAX as u16)
+    {
+        let shown: Vec<i16> = dim[1..=rank].iter().map(|&d| d as i16).collect();
+        return Err(bad(format!(
+            "the NIfTI header's dimensions are invalid ({shown:?})"
+        )));
     }
-    Ok([d(1), d(2), d(3)])
+    let dims = [1, 2, 3].map(|i| if i <= rank { usize::from(dim[i]) } else { 1 });
+    // An uncompressed file must hold the voxels its header promises; reading a
+    // truncated one slice by slice would fail once per slice.
+    if path
+        .to_string_lossy()
+        .to_ascii_lowercase()
+        .ends_with(".nii")
+    {
+        let voxels = dims.iter().product::<usize>() as u64;
+        let needed = header.vox_offset.max(352.0) as u64
+            + voxels * u64::from(header.bitpix.max(0).unsigned_abs()) / 8;
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        if size < needed {
+            return Err(bad(format!(
+                "the file holds {size} bytes but the header's {dims:?} voxels need {needed}; truncated, or a wrong header"
+            )));
+        }
+    }
+    Ok(dims)
 }
 
 /// Volumes read recently, so the slices of a volume read its file once. Threads asking

@@ -164,6 +164,10 @@ pub struct RunState {
     pub finished: bool,
     /// Validated epochs.
     pub history: Vec<EpochRecord>,
+    /// Training and validation samples the run started with (absent in older runs):
+    /// a resumed run must see the same, or its step and epoch numbers no longer agree.
+    #[serde(default)]
+    pub samples: Option<[usize; 2]>,
 }
 
 /// How a run ended without error.
@@ -239,6 +243,19 @@ fn train_inner(
     } else {
         start_fresh(run, run_dir, &device)?
     };
+    let samples = [train_set.len(), val_set.len()];
+    match state.samples {
+        None => state.samples = Some(samples),
+        Some(started) if started != samples => bail!(
+            "the run in {} started with {} training and {} validation samples, but {} and {} can be read              now; resume needs the data it started with (see the files reported above)",
+            run_dir.display(),
+            started[0],
+            started[1],
+            samples[0],
+            samples[1]
+        ),
+        Some(_) => {}
+    }
     on_event(TrainEvent::Started {
         run_dir: run_dir.to_path_buf(),
         steps_per_epoch,

@@ -89,11 +89,11 @@ fn volumes_without_a_usable_label_are_reported_not_paired() {
     let reason = |name: &str| -> String {
         let path = d.path().join("images").join(name);
         ds.pairing
-            .ignored
+            .unpaired_volumes
             .iter()
             .find(|f| f.path == path)
             .map(|f| f.reason.clone())
-            .unwrap_or_else(|| panic!("{name} listed: {:?}", ds.pairing.ignored))
+            .unwrap_or_else(|| panic!("{name} listed: {:?}", ds.pairing.unpaired_volumes))
     };
     let lonely = reason("lonely.nii");
     assert!(
@@ -110,8 +110,38 @@ fn volumes_without_a_usable_label_are_reported_not_paired() {
     );
     let broken = reason("broken.nii");
     assert!(
-        broken.contains("cannot read the NIfTI header") && broken.contains("broken.nii"),
-        "{broken}"
+        broken.starts_with("cannot read the NIfTI header (")
+            && !broken.contains("Io(")
+            && !broken.contains("Custom {"),
+        "a reason in words: {broken}"
+    );
+    // Their label volumes are not "volume files to open with the loaders".
+    let label_note = ds
+        .pairing
+        .ignored
+        .iter()
+        .find(|f| f.path == d.path().join("masks/offgrid.nii"))
+        .map(|f| f.reason.clone())
+        .expect("the label is listed");
+    assert!(
+        label_note.contains("label volume of") && label_note.contains("images/offgrid.nii"),
+        "{label_note}"
+    );
+    // A header promising more voxels than the file holds is caught when pairing.
+    let short = d.path().join("images/short.nii");
+    volume(&short, [4, 4, 10], &[0; 16]);
+    volume(&d.path().join("masks/short.nii"), [4, 4, 10], &[0; 160]);
+    let ds = open_dataset(d.path()).unwrap();
+    let truncated = ds
+        .pairing
+        .unpaired_volumes
+        .iter()
+        .find(|f| f.path == short)
+        .map(|f| f.reason.clone())
+        .expect("listed");
+    assert!(
+        truncated.contains("holds 368 bytes") && truncated.contains("[4, 4, 10] voxels need 512"),
+        "{truncated}"
     );
 }
 
@@ -174,4 +204,19 @@ fn the_cache_reads_a_volume_once_and_forgets_the_oldest() {
     let missing = d.path().join("missing.nii");
     let err = cache.get(&missing).unwrap_err().to_string();
     assert!(err.contains("missing.nii"), "{err}");
+}
+
+#[test]
+fn a_header_spacing_of_zero_means_unknown_not_an_error() {
+    let d = TempDir::dataset("volume-zero-spacing");
+    let path = d.path().join("images/flat.nii");
+    write_nii(&path, false, [2, 2, 1], 2, 8, &[0, 1, 1, 0], |h, put| {
+        put(h, 80, &0f32.to_le_bytes());
+        put(h, 84, &0f32.to_le_bytes());
+    });
+    volume(&d.path().join("masks/flat.nii"), [2, 2, 1], &[0, 1, 1, 0]);
+    let samples = open_dataset(d.path()).unwrap().samples();
+    let loaded = load_sample(&samples[0], &MaskRule::default(), &VolumeCache::new(1)).unwrap();
+    assert_eq!(loaded.spacing_mm(), None);
+    assert_eq!(loaded.mask.data, [0, 1, 1, 0]);
 }
