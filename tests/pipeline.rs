@@ -500,12 +500,20 @@ fn eval_and_audit_take_a_nifti_volume_dataset_slice_by_slice() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.contains("HD95 mm"), "{stdout}");
 
-    let audit = seglens(&["audit", &data.display().to_string()]);
+    // The audit counts the slices and calls the unlabelled volume an error.
+    let audit = Command::new(env!("CARGO_BIN_EXE_seglens"))
+        .args(["audit", &data.display().to_string()])
+        .output()
+        .expect("binary runs");
     let text = String::from_utf8_lossy(&audit.stdout);
     assert!(
-        text.contains("25 samples analysed") && text.contains("NIfTI slice ×25"),
+        text.contains("25 samples analysed")
+            && text.contains("NIfTI slice ×25")
+            && text.contains("1 volume pair (25 slices)")
+            && text.contains("NIfTI volume without a label volume"),
         "{text}"
     );
+    assert_eq!(audit.status.code(), Some(1), "{text}");
     let _ = std::fs::remove_dir_all(data);
     let _ = std::fs::remove_dir_all(out);
 }
