@@ -163,7 +163,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub no_augment: bool,
     /// Which augmentations: recipe (rot90 and flips, p = 0.5 each) or extended (the recipe's, then with p = 0.5 a rotation of up to ±15° and zoom of ±10%, with p = 0.5 a contrast/brightness change of ±10% per channel, and with p = 0.1 on 3-channel images the pre- or post-contrast channel replaced by FLAIR, as lgg-flair-mri's source fills missing sequences).
-    #[arg(long, value_enum, default_value_t = AugmentationSet::Recipe)]
+    #[arg(long, value_enum, default_value_t = AugmentationSet::Recipe, conflicts_with = "no_augment")]
     pub augmentation: AugmentationSet,
     /// Input normalisation: imagenet (default), unit ([0,1]), per-image (each channel of each image to mean 0, sd 1 over its non-zero pixels: for MR, whose intensities differ between scanners) or reference (the original script: BGR, divided by 255 twice).
     #[arg(long, default_value = "imagenet", value_parser = ["imagenet", "unit", "per-image", "reference"])]

@@ -203,6 +203,23 @@ fn options_that_would_mislead_are_refused() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // No augmentation and a set of augmentations contradict each other.
+    let out = seglens(&[
+        "train",
+        "--data",
+        demo,
+        "--out",
+        "/tmp/unused",
+        "--no-augment",
+        "--augmentation",
+        "extended",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("'--no-augment' cannot be used with '--augmentation <AUGMENTATION>'"),
+        "{stderr}"
+    );
 }
 
 #[test]

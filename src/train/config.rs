@@ -72,7 +72,7 @@ pub enum AugmentationSet {
     /// contrast/brightness change (±10%), and, with p = 0.1 on 3-channel images, the
     /// pre- or post-contrast channel replaced by FLAIR as lgg-flair-mri's source does for
     /// missing sequences: for small sets whose validation patients look unlike the
-    /// training ones ([`crate::train::augment`]).
+    /// training ones.
     Extended,
 }
 

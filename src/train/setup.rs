@@ -252,7 +252,14 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
     };
     train.validate().map_err(anyhow::Error::msg)?;
     let data = serde_json::json!({
-        "datasets": datasets.iter().map(|d| serde_json::json!({ "name": d.name, "root": d.root, "pairs": d.pairing.pairs.len(), "modality": d.modality })).collect::<Vec<_>>(),
+        "datasets": datasets.iter().map(|d| serde_json::json!({
+            "name": d.name,
+            "root": d.root,
+            "pairs": d.pairing.pairs.len(),
+            "volume_pairs": d.pairing.volume_pairs.len(),
+            "volume_slices": d.pairing.volume_pairs.iter().map(|v| v.slices()).sum::<usize>(),
+            "modality": d.modality,
+        })).collect::<Vec<_>>(),
         "split_hash": split.hash,
         "split_file": SPLIT_FILE,
         "counts": { "train": split.train.len(), "val": split.val.len(), "test": split.test.len() },
