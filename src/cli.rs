@@ -182,7 +182,7 @@ pub struct TrainArgs {
 /// The options shared by everything that scores a model on datasets (eval, sweep, compare).
 #[derive(Debug, clap::Args)]
 pub struct ScoringArgs {
-    /// Dataset folder (repeatable); each dataset is reported on its own and all together.
+    /// Dataset folder (repeatable). eval and sweep report each dataset on its own (in OUT/<dataset>/ when there are several, all listed in OUT/summary.json); compare reports each and all together.
     #[arg(long = "data", required = true)]
     pub data: Vec<PathBuf>,
     /// A saved split (split.json); with --split-set, only that set's images are scored.

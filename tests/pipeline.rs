@@ -565,6 +565,29 @@ fn train_on_volume_pairs_splits_by_volume() {
         split["train"].as_array().unwrap().len() + split["val"].as_array().unwrap().len(),
         75
     );
+    // A validation volume gone: eval of the split's val set says so and fails.
+    let val_volume = split["val"][0]["image"].as_str().unwrap().to_owned();
+    std::fs::remove_file(&val_volume).unwrap();
+    let n_val = split["val"].as_array().unwrap().len();
+    let eval = Command::new(env!("CARGO_BIN_EXE_seglens"))
+        .args(["eval", "--model"])
+        .arg(out.join("model_best.safetensors"))
+        .arg("--data")
+        .arg(&data)
+        .arg("--split")
+        .arg(out.join("split.json"))
+        .args(["--split-set", "val", "--backend", "cpu", "--out"])
+        .arg(out.join("eval-val"))
+        .output()
+        .expect("binary runs");
+    let stderr = String::from_utf8_lossy(&eval.stderr);
+    assert_eq!(eval.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: {n_val} of the split's val samples are not in"
+        )) && stderr.contains("nothing was evaluated"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(data);
     let _ = std::fs::remove_dir_all(out);
 }

@@ -66,6 +66,10 @@ pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
         }
         all.insert(ds.name.clone(), serde_json::json!({ "n_images": rep.n_images, "dice": rep.per_image.dice, "iou": rep.per_image.iou, "pooled": rep.native.pooled, "all_background_accuracy": rep.all_background_accuracy, "best_threshold": rep.sweep.as_ref().and_then(|s| s.best.clone()), "stable_band": rep.sweep.as_ref().and_then(|s| s.band.clone()) }));
     }
+    anyhow::ensure!(
+        !all.is_empty(),
+        "nothing was evaluated: no dataset has samples to score (see above)"
+    );
     std::fs::create_dir_all(&args.out)?;
     write_json(
         &args.out.join("summary.json"),
@@ -128,6 +132,20 @@ pub(super) fn select_samples(
             ds.name,
             samples.len()
         );
+        // The data may have changed since the split was made: say what cannot be scored.
+        let missing: Vec<&str> = keep
+            .iter()
+            .filter(|k| k.dataset == ds.name)
+            .filter(|k| !samples.iter().any(|s| s.id == k.id))
+            .map(|k| k.id.as_str())
+            .collect();
+        if let Some(first) = missing.first() {
+            eprintln!(
+                "  warning: {} of the split's {set} samples are not in {} (first: {first}); they are not scored",
+                missing.len(),
+                ds.root.display()
+            );
+        }
         if samples.is_empty() {
             let names: std::collections::BTreeSet<&str> = split
                 .sets()
