@@ -36,6 +36,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             for ds in &planned.datasets {
                 report_pairing(ds);
             }
+            if planned.relocated > 0 {
+                eprintln!(
+                    "split: {} samples are read from where --data has them now, not from the split's recorded paths",
+                    planned.relocated
+                );
+            }
             write_new_run(&planned, &out)?;
             (planned.run, planned.split, out, false)
         }

@@ -305,6 +305,37 @@ fn file_name(path: &Path) -> String {
 }
 
 impl Split {
+    /// Points every sample at the files of the sample with the same dataset and id in
+    /// `current` (the datasets as opened now), so a split made before the data moved, or
+    /// on another machine, is used on the data where it is. Samples not found keep their
+    /// recorded files (and are reported if those cannot be read). The hash is recomputed,
+    /// as it covers file names. Returns how many samples now point elsewhere.
+    pub fn relocate(&mut self, current: &[SampleRef]) -> usize {
+        let by_key: BTreeMap<(&str, &str), &SampleRef> = current
+            .iter()
+            .map(|s| ((s.dataset.as_str(), s.id.as_str()), s))
+            .collect();
+        let mut moved = 0;
+        for s in self
+            .train
+            .iter_mut()
+            .chain(self.val.iter_mut())
+            .chain(self.test.iter_mut())
+        {
+            let Some(now) = by_key.get(&(s.dataset.as_str(), s.id.as_str())) else {
+                continue;
+            };
+            if (&now.image, &now.masks, now.slice) != (&s.image, &s.masks, s.slice) {
+                s.image.clone_from(&now.image);
+                s.masks.clone_from(&now.masks);
+                s.slice = now.slice;
+                moved += 1;
+            }
+        }
+        self.hash = self.content_hash();
+        moved
+    }
+
     /// The sets with their names, in order train, val, test.
     pub fn sets(&self) -> [(SplitSet, &[SampleRef]); 3] {
         [

@@ -117,6 +117,8 @@ pub struct PlannedRun {
     pub split: Split,
     /// The opened datasets.
     pub datasets: Vec<Dataset>,
+    /// Samples of a given split found at other paths in the datasets (moved data).
+    pub relocated: usize,
 }
 
 impl PlannedRun {
@@ -168,9 +170,13 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
     anyhow::ensure!(!request.data.is_empty(), "no dataset given");
     let datasets = open_datasets(&request.data)?;
     let samples = mix_samples(&datasets);
+    let mut relocated = 0;
     let split = match &request.split_file {
         Some(path) => {
-            Split::load(path).with_context(|| format!("cannot use the split {}", path.display()))?
+            let mut split = Split::load(path)
+                .with_context(|| format!("cannot use the split {}", path.display()))?;
+            relocated = split.relocate(&samples);
+            split
         }
         None => {
             let config = SplitConfig {
@@ -268,6 +274,7 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
         run: RunConfig { train, data },
         split,
         datasets,
+        relocated,
     })
 }
 

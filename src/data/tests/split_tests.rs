@@ -267,3 +267,47 @@ fn leave_one_site_out_puts_the_whole_site_in_test() {
         "{err}"
     );
 }
+
+#[test]
+fn a_split_is_relocated_to_where_the_data_is_now() {
+    let names = || (0..10).map(|i| format!("ID_{i:02}"));
+    let split = make_split(
+        &samples("ct", names(), None),
+        &SplitConfig {
+            seed: 1,
+            val_fraction: 0.3,
+            ..SplitConfig::default()
+        },
+    )
+    .unwrap();
+    // The same dataset moved to /mnt; one image is gone from it.
+    let moved: Vec<SampleRef> = samples("ct", names(), None)
+        .into_iter()
+        .filter(|s| s.id != split.val[0].id)
+        .map(|mut s| {
+            s.image = PathBuf::from(s.image.to_string_lossy().replace("/data/", "/mnt/"));
+            s.masks = s
+                .masks
+                .iter()
+                .map(|m| PathBuf::from(m.to_string_lossy().replace("/data/", "/mnt/")))
+                .collect();
+            s
+        })
+        .collect();
+    let mut relocated = split.clone();
+    assert_eq!(relocated.relocate(&moved), 9);
+    let gone = &relocated.val[0];
+    assert_eq!(
+        gone.image, split.val[0].image,
+        "not found: its recorded path is kept"
+    );
+    assert!(
+        relocated
+            .train
+            .iter()
+            .chain(&relocated.val[1..])
+            .all(|s| s.image.starts_with("/mnt/ct") && s.masks[0].starts_with("/mnt/ct"))
+    );
+    assert_eq!(relocated.hash, split.hash, "same file names, same hash");
+    assert_eq!(relocated.train.len(), split.train.len());
+}
