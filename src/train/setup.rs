@@ -194,7 +194,7 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
     let why = if request.test_site.is_some() {
         " (the held-out site may hold nearly every sample)"
     } else {
-        ""
+        " (a split keeps each patient, and each volume, on one side: few of them leave little to share out)"
     };
     anyhow::ensure!(
         !split.train.is_empty(),
