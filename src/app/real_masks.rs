@@ -1,7 +1,7 @@
 //! Saving edited masks and their autosaves for [`super::real_backend::RealBackend`].
 //!
-//! An entry id names its files ([`super::entry_ref::EntryRef`]), so the dataset folder is the parent of the `images/` folder the image sits in (or the
-//! image's own folder). Saves follow [`crate::annotate::save_mask`]: 0/255 PNG, atomic,
+//! An entry id names its files ([`super::entry_ref::EntryRef`]), so the dataset folder
+//! is the parent of the `images/` folder the image sits in (or the image's own folder). Saves follow [`crate::annotate::save_mask`]: 0/255 PNG, atomic,
 //! previous versions in `<dataset>/.seglens/backups/`; a NIfTI slice goes into the volume's
 //! label volume ([`crate::annotate::nifti_label`]); autosaves go to
 //! `<dataset>/.seglens/recovery/`.

@@ -30,10 +30,7 @@ pub(crate) fn report_pairing(ds: &Dataset) {
         "{}: {} pairs{}{}{}{}",
         ds.name,
         p.pairs.len(),
-        volume_note(
-            p.volume_pairs.len(),
-            p.volume_pairs.iter().map(|v| v.slices()).sum()
-        ),
+        volume_note(p.volume_pairs.len(), p.volume_slices()),
         if p.images_without_mask.is_empty() {
             String::new()
         } else {

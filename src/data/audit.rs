@@ -390,7 +390,7 @@ fn slice_hash(slice: &ScalarSlice) -> String {
     h.update(slice.width.to_le_bytes());
     h.update(slice.height.to_le_bytes());
     slice.values.iter().for_each(|v| h.update(v.to_le_bytes()));
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    image_io::hex(&h.finalize())
 }
 
 /// Audits `paths` (dataset folders, DICOM folders or single files).
@@ -500,9 +500,9 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
     };
 
     let plane_of = |s: &SampleRef| {
-        sample::load_sample(s, &options.mask_rule, &volumes)
+        sample::load_pixels(s, &volumes)
             .ok()
-            .map(|l| GreyPlane::of_pixels(&l.pixels))
+            .map(|p| GreyPlane::of_pixels(&p))
     };
     find_duplicates(&good, &key_of, &plane_of, &mut report);
 
@@ -655,7 +655,7 @@ fn audit_input(path: &Path, report: &mut AuditReport, datasets: &mut Vec<Dataset
                 input.modality_source.clone_from(&d.modality_source);
                 input.pairs = p.pairs.len();
                 input.volume_pairs = p.volume_pairs.len();
-                input.volume_slices = p.volume_pairs.iter().map(|v| v.slices()).sum();
+                input.volume_slices = p.volume_slices();
                 input.images_without_mask = p.images_without_mask.len();
                 input.masks_without_image = p.masks_without_image.len();
                 input.several_masks = p.several_masks.len();

@@ -109,6 +109,11 @@ pub struct PairingReport {
 }
 
 impl PairingReport {
+    /// Axial slices of the paired volumes (each a sample).
+    pub fn volume_slices(&self) -> usize {
+        self.volume_pairs.iter().map(VolumePair::slices).sum()
+    }
+
     /// True when every image has exactly one mask and every mask an image.
     pub fn is_clean(&self) -> bool {
         self.images_without_mask.is_empty()

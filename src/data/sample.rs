@@ -19,6 +19,7 @@ use image::metadata::Orientation;
 use super::error::{DataError, DataWarning};
 use super::image_io::{self, RawImage};
 use super::mask::{self, Mask, MaskEncoding, MaskRule};
+use super::nifti::VoxelAxis;
 use super::pairing::Pair;
 use super::scalar::ScalarSlice;
 use super::split::SampleRef;
@@ -200,5 +201,17 @@ pub fn load_sample(
         pixels: SamplePixels::Slice(slice),
         mask,
         warnings: Vec::new(),
+    })
+}
+
+/// Only the pixels of split sample `s`, without its mask (to compare images).
+pub fn load_pixels(s: &SampleRef, volumes: &VolumeCache) -> Result<SamplePixels, DataError> {
+    Ok(match s.slice {
+        None => SamplePixels::Image(image_io::decode_image(&s.image)?),
+        Some(k) => SamplePixels::Slice(volumes.get(&s.image)?.slice(
+            VoxelAxis::K,
+            k,
+            s.modality.clone(),
+        )?),
     })
 }

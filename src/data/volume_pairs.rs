@@ -42,6 +42,9 @@ impl VolumePair {
     }
 }
 
+/// Name endings of label volumes, in the order they are looked for.
+const LABEL_SUFFIXES: [&str; 3] = ["_label", "_seg", "_mask"];
+
 /// The sample id of slice `k` of the volume named `stem`.
 pub fn slice_id(stem: &str, k: usize) -> String {
     format!("{stem}#k{k}")
@@ -73,7 +76,7 @@ fn base_of(stem: &str) -> &str {
 pub fn is_label_name(path: &Path) -> bool {
     split_name(path).is_some_and(|(stem, _)| {
         let lower = stem.to_ascii_lowercase();
-        ["_label", "_seg", "_mask"]
+        LABEL_SUFFIXES
             .iter()
             .any(|s| lower.ends_with(s) && lower.len() > s.len())
     })
@@ -86,7 +89,7 @@ pub fn label_candidates(image: &Path) -> Vec<PathBuf> {
     };
     let dir = image.parent().unwrap_or(Path::new("."));
     let base = base_of(&stem);
-    let mut out: Vec<PathBuf> = ["_label", "_seg", "_mask"]
+    let mut out: Vec<PathBuf> = LABEL_SUFFIXES
         .iter()
         .map(|s| dir.join(format!("{base}{s}{ext}")))
         .collect();
@@ -160,10 +163,8 @@ pub fn pair_volume(image: &Path) -> Result<VolumePair, String> {
 
 /// The i, j, k sizes in `path`'s header, checked; the error does not name the file.
 fn header_dims(path: &Path) -> Result<[usize; 3], String> {
-    // The caller names the file.
-    let bad = |what: String| what;
     let header = nifti::NiftiHeader::from_file(path)
-        .map_err(|e| bad(format!("cannot read the NIfTI header ({})", describe(e))))?;
+        .map_err(|e| format!("cannot read the NIfTI header ({})", describe(e)))?;
     // dim is stored signed; a value past i16::MAX read unsigned was negative.
     let dim = header.dim;
     let rank = usize::from(dim[0].clamp(1, 7));
@@ -173,9 +174,9 @@ fn header_dims(path: &Path) -> Result<[usize; 3], String> {
             .any(|&d| d == 0 || d > i16::MAX as u16)
     {
         let shown: Vec<i16> = dim[1..=rank].iter().map(|&d| d as i16).collect();
-        return Err(bad(format!(
+        return Err(format!(
             "the NIfTI header's dimensions are invalid ({shown:?})"
-        )));
+        ));
     }
     let dims = [1, 2, 3].map(|i| if i <= rank { usize::from(dim[i]) } else { 1 });
     // An uncompressed file must hold the voxels its header promises; reading a
@@ -190,9 +191,9 @@ fn header_dims(path: &Path) -> Result<[usize; 3], String> {
             + voxels * u64::from(header.bitpix.max(0).unsigned_abs()) / 8;
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         if size < needed {
-            return Err(bad(format!(
+            return Err(format!(
                 "the file holds {size} bytes but the header's {dims:?} voxels need {needed}; truncated, or a wrong header"
-            )));
+            ));
         }
     }
     Ok(dims)

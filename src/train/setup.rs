@@ -263,7 +263,7 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
             "root": d.root,
             "pairs": d.pairing.pairs.len(),
             "volume_pairs": d.pairing.volume_pairs.len(),
-            "volume_slices": d.pairing.volume_pairs.iter().map(|v| v.slices()).sum::<usize>(),
+            "volume_slices": d.pairing.volume_slices(),
             "modality": d.modality,
         })).collect::<Vec<_>>(),
         "split_hash": split.hash,
