@@ -618,6 +618,9 @@ fn warning_code(w: &DataWarning) -> &'static str {
         DataWarning::OrientationCopiedToMask { .. } => "orientation_copied_to_mask",
         DataWarning::OrientationDiffers { .. } => "orientation_differs",
         DataWarning::PaletteAmbiguous { .. } => "palette_ambiguous",
+        DataWarning::LabelVolumeChosen { .. } => "label_volume_chosen",
+        DataWarning::LabelSpacingDiffers { .. } => "label_spacing_differs",
+        DataWarning::FirstOfSeveralVolumes { .. } => "first_of_several_volumes",
     }
 }
 
@@ -671,6 +674,17 @@ fn audit_input(path: &Path, report: &mut AuditReport, datasets: &mut Vec<Dataset
                         "unpaired_volume",
                         format!("{}: {}", volume.reason, volume.path.display()),
                     ));
+                }
+                // Pairing's own volume warnings; the 2D pairs' (masks united) come again
+                // with each sample's load.
+                for w in p
+                    .warnings
+                    .iter()
+                    .filter(|w| !matches!(w, DataWarning::MasksUnited { .. }))
+                {
+                    report
+                        .warnings
+                        .push(finding(warning_code(w), w.to_string()));
                 }
                 for mask in &p.masks_without_image {
                     report.errors.push(finding(

@@ -283,6 +283,38 @@ pub enum DataWarning {
         /// The mask.
         mask: PathBuf,
     },
+    /// Several label volumes fit one image volume; the first in the search order is used.
+    #[error("several label volumes for {}: {} is used, {} not", .image.display(), .used.display(), join_paths(.unused))]
+    LabelVolumeChosen {
+        /// The image volume.
+        image: PathBuf,
+        /// The label volume used.
+        used: PathBuf,
+        /// The others found.
+        unused: Vec<PathBuf>,
+    },
+    /// The label volume's header gives other voxel sizes than its image's (same voxel
+    /// grid): one header is wrong; the image's spacing is used for distances in mm.
+    #[error(
+        "the label volume's voxel size {label_mm:?} mm differs from its image's {image_mm:?} mm; the image's is used for distances in mm: {}",
+        .label.display()
+    )]
+    LabelSpacingDiffers {
+        /// The label volume.
+        label: PathBuf,
+        /// Its `pixdim[1..4]`.
+        label_mm: [f32; 3],
+        /// The image's `pixdim[1..4]`.
+        image_mm: [f32; 3],
+    },
+    /// A 4D image (a time series, several echoes): only the first volume is read.
+    #[error("the file holds {volumes} volumes (4D); only the first is used: {}", .path.display())]
+    FirstOfSeveralVolumes {
+        /// The image volume.
+        path: PathBuf,
+        /// Volumes along the 4th dimension.
+        volumes: usize,
+    },
     /// A palette PNG whose palette repeats a colour: indices with that colour cannot be told apart.
     #[error("palette repeats colours, so some indices are ambiguous (the first index of each colour is used): {}", .path.display())]
     PaletteAmbiguous {

@@ -104,7 +104,7 @@ pub struct PairingReport {
     /// Files that are not 2D images (text, hidden files, folders, DICOM volumes, NIfTI
     /// volumes without a usable label volume, with the reason).
     pub ignored: Vec<IgnoredFile>,
-    /// Warnings (several masks united).
+    /// Warnings (several masks united; for volumes, what was chosen or assumed).
     pub warnings: Vec<DataWarning>,
 }
 
@@ -193,7 +193,10 @@ pub fn pair_folders(
                 .push(entry.path),
             EntryKind::Ignored(_) if is_nifti_path(&entry.path) && !is_label_name(&entry.path) => {
                 match pair_volume(&entry.path) {
-                    Ok(pair) => report.volume_pairs.push(pair),
+                    Ok((pair, warnings)) => {
+                        report.volume_pairs.push(pair);
+                        report.warnings.extend(warnings);
+                    }
                     Err(reason) => report.unpaired_volumes.push(IgnoredFile {
                         path: entry.path,
                         reason,

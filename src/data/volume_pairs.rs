@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-use super::error::DataError;
+use super::error::{DataError, DataWarning};
 use super::mask::Mask;
 use super::nifti::{Volume, VoxelAxis, describe, is_nifti_path, read_nifti};
 use super::pairing::split_extension;
@@ -136,9 +136,12 @@ fn check_grid(label: &Path, label_dims: [usize; 3], image_dims: [usize; 3]) -> R
 }
 
 /// Pairs the volume `image` with its label volume, reading both headers only. The
-/// error says what is missing or wrong, naming the files.
-pub fn pair_volume(image: &Path) -> Result<VolumePair, String> {
-    let Some(label) = find_label(image) else {
+/// error says what is missing or wrong, naming the files; the warnings say what was
+/// chosen or assumed (another label volume left unused, other voxel spacing in the
+/// label's header, a 4D image of which only the first volume is read).
+pub fn pair_volume(image: &Path) -> Result<(VolumePair, Vec<DataWarning>), String> {
+    let mut found = label_candidates(image).into_iter().filter(|p| p.is_file());
+    let Some(label) = found.next() else {
         let looked: Vec<String> = label_candidates(image)
             .iter()
             .map(|p| p.display().to_string())
@@ -148,21 +151,63 @@ pub fn pair_volume(image: &Path) -> Result<VolumePair, String> {
             looked.join(", ")
         ));
     };
-    let dims = header_dims(image)?;
-    let label_dims =
-        header_dims(&label).map_err(|e| format!("its label volume {}: {e}", label.display()))?;
-    check_grid(&label, label_dims, dims)?;
+    let others: Vec<PathBuf> = found.collect();
+    let header = read_header(image)?;
+    let label_header =
+        read_header(&label).map_err(|e| format!("its label volume {}: {e}", label.display()))?;
+    check_grid(&label, label_header.dims, header.dims)?;
+    let mut warnings = Vec::new();
+    if !others.is_empty() {
+        warnings.push(DataWarning::LabelVolumeChosen {
+            image: image.to_path_buf(),
+            used: label.clone(),
+            unused: others,
+        });
+    }
+    if !same_spacing(header.spacing_mm, label_header.spacing_mm) {
+        warnings.push(DataWarning::LabelSpacingDiffers {
+            label: label.clone(),
+            label_mm: label_header.spacing_mm,
+            image_mm: header.spacing_mm,
+        });
+    }
+    if header.volumes > 1 {
+        warnings.push(DataWarning::FirstOfSeveralVolumes {
+            path: image.to_path_buf(),
+            volumes: header.volumes,
+        });
+    }
     let stem = split_name(image).map(|(s, _)| s).unwrap_or_default();
-    Ok(VolumePair {
+    let pair = VolumePair {
         stem,
         image: image.to_path_buf(),
         label,
-        dims,
-    })
+        dims: header.dims,
+    };
+    Ok((pair, warnings))
 }
 
-/// The i, j, k sizes in `path`'s header, checked; the error does not name the file.
-fn header_dims(path: &Path) -> Result<[usize; 3], String> {
+/// Spacings that agree to 0.1% (headers written by different tools round differently).
+/// An unknown spacing (0 or not finite) agrees with anything: there is nothing to differ.
+fn same_spacing(a: [f32; 3], b: [f32; 3]) -> bool {
+    let known = |v: f32| v.is_finite() && v > 0.0;
+    a.iter()
+        .zip(&b)
+        .all(|(&x, &y)| !known(x) || !known(y) || (x - y).abs() <= 1e-3 * x.max(y))
+}
+
+/// What pairing needs of a NIfTI header.
+struct HeaderFacts {
+    /// Voxels along i, j, k.
+    dims: [usize; 3],
+    /// `pixdim[1..4]`, absolute values, as stored (mm by convention).
+    spacing_mm: [f32; 3],
+    /// Volumes along the 4th dimension (1 for 3D data).
+    volumes: usize,
+}
+
+/// The sizes in `path`'s header, checked; the error does not name the file.
+fn read_header(path: &Path) -> Result<HeaderFacts, String> {
     let header = nifti::NiftiHeader::from_file(path)
         .map_err(|e| format!("cannot read the NIfTI header ({})", describe(e)))?;
     // dim is stored signed; a value past i16::MAX read unsigned was negative.
@@ -196,7 +241,16 @@ fn header_dims(path: &Path) -> Result<[usize; 3], String> {
             ));
         }
     }
-    Ok(dims)
+    let volumes = if rank >= 4 && dim[4] <= i16::MAX as u16 {
+        usize::from(dim[4]).max(1)
+    } else {
+        1
+    };
+    Ok(HeaderFacts {
+        dims,
+        spacing_mm: [1, 2, 3].map(|i| header.pixdim[i].abs()),
+        volumes,
+    })
 }
 
 /// Volumes read recently, so the slices of a volume read its file once. Threads asking

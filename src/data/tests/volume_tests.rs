@@ -220,3 +220,94 @@ fn a_header_spacing_of_zero_means_unknown_not_an_error() {
     assert_eq!(loaded.spacing_mm(), None);
     assert_eq!(loaded.mask.data, [0, 1, 1, 0]);
 }
+
+#[test]
+fn what_pairing_chose_or_assumed_for_a_volume_is_a_warning() {
+    use crate::data::error::DataWarning;
+    let d = TempDir::dataset("volume-warnings");
+    // A label beside the volume and one in masks/: the one beside is used, and said so.
+    volume(&d.path().join("images/two.nii"), [2, 2, 1], &[0; 4]);
+    volume(&d.path().join("images/two_label.nii"), [2, 2, 1], &[1; 4]);
+    volume(&d.path().join("masks/two.nii"), [2, 2, 1], &[0; 4]);
+    // Same voxel grid, but the label's header says 0.5 mm where the image says 2 mm.
+    volume(&d.path().join("images/spaced.nii"), [2, 2, 1], &[0; 4]);
+    write_nii(
+        &d.path().join("masks/spaced.nii"),
+        false,
+        [2, 2, 1],
+        2,
+        8,
+        &[0; 4],
+        |h, put| put(h, 80, &0.5f32.to_le_bytes()),
+    );
+    // A 4D image of 3 volumes (dim[0] = 4, dim[4] = 3) with a 3D label.
+    write_nii(
+        &d.path().join("images/series.nii"),
+        false,
+        [2, 2, 1],
+        2,
+        8,
+        &[0; 12],
+        |h, put| {
+            put(h, 40, &4i16.to_le_bytes());
+            put(h, 48, &3i16.to_le_bytes());
+        },
+    );
+    volume(&d.path().join("masks/series.nii"), [2, 2, 1], &[0; 4]);
+
+    let ds = open_dataset(d.path()).unwrap();
+    assert_eq!(ds.pairing.volume_pairs.len(), 3, "all three are used");
+    let two = ds
+        .pairing
+        .volume_pairs
+        .iter()
+        .find(|p| p.stem == "two")
+        .unwrap();
+    assert_eq!(two.label, d.path().join("images/two_label.nii"));
+    let warnings = &ds.pairing.warnings;
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(warnings.contains(&DataWarning::LabelVolumeChosen {
+        image: d.path().join("images/two.nii"),
+        used: d.path().join("images/two_label.nii"),
+        unused: vec![d.path().join("masks/two.nii")],
+    }));
+    assert!(warnings.contains(&DataWarning::LabelSpacingDiffers {
+        label: d.path().join("masks/spaced.nii"),
+        label_mm: [0.5, 3.0, 4.0],
+        image_mm: [2.0, 3.0, 4.0],
+    }));
+    assert!(warnings.contains(&DataWarning::FirstOfSeveralVolumes {
+        path: d.path().join("images/series.nii"),
+        volumes: 3,
+    }));
+    let text = warnings
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.contains("[0.5, 3.0, 4.0] mm differs from its image's [2.0, 3.0, 4.0] mm")
+            && text.contains("holds 3 volumes (4D); only the first is used"),
+        "{text}"
+    );
+    // audit lists them, once each, under their codes.
+    let report = crate::data::audit::audit(
+        &[d.path().to_path_buf()],
+        &crate::data::audit::AuditOptions::default(),
+    );
+    let mut codes: Vec<&str> = report
+        .warnings
+        .iter()
+        .map(|f| f.code.as_str())
+        .filter(|c| c.contains("volume") || c.contains("spacing"))
+        .collect();
+    codes.sort_unstable();
+    assert_eq!(
+        codes,
+        [
+            "first_of_several_volumes",
+            "label_spacing_differs",
+            "label_volume_chosen"
+        ]
+    );
+}
