@@ -132,7 +132,7 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with_all = [
         "data", "variant", "size", "epochs", "batch_size", "out", "seed", "split", "optimizer", "lr",
         "val_fraction", "test_fraction", "group_regex", "no_grouping", "test_site", "site_regex",
-        "no_augment", "augmentation", "normalisation", "save_every",
+        "no_augment", "augmentation", "normalisation", "save_every", "init",
     ])]
     pub resume: Option<PathBuf>,
     /// Optimiser: sgd (the recipe: momentum 0.9, weight decay 1e-4, poly schedule) or adamw.
@@ -177,6 +177,9 @@ pub struct TrainArgs {
     /// Also save a resumable checkpoint every N steps (0: at epoch ends and on stop only).
     #[arg(long, default_value_t = 0)]
     pub save_every: usize,
+    /// Start from these weights instead of a seeded random initialisation (fine-tuning): a seglens checkpoint, e.g. a bundled model, or PyTorch weights of --variant. A checkpoint must be of --variant and trained with --normalisation; config.json records its path and SHA-256.
+    #[arg(long, value_name = "CKPT")]
+    pub init: Option<PathBuf>,
 }
 
 /// The options shared by everything that scores a model on datasets (eval, sweep, compare).

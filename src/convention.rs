@@ -36,6 +36,31 @@ pub enum Normalisation {
     PerImage,
 }
 
+impl Normalisation {
+    /// Every normalisation, in the order `--normalisation` lists them.
+    pub const ALL: [Normalisation; 4] = [
+        Normalisation::ImageNet,
+        Normalisation::Unit,
+        Normalisation::PerImage,
+        Normalisation::Reference,
+    ];
+
+    /// The name `--normalisation` takes.
+    pub fn cli_name(self) -> &'static str {
+        match self {
+            Normalisation::Reference => "reference",
+            Normalisation::ImageNet => "imagenet",
+            Normalisation::Unit => "unit",
+            Normalisation::PerImage => "per-image",
+        }
+    }
+
+    /// The normalisation a `--normalisation` name means.
+    pub fn from_cli_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|n| n.cli_name() == name)
+    }
+}
+
 /// ImageNet channel means (R, G, B) used by the reference recipe.
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 /// ImageNet channel standard deviations (R, G, B).

@@ -270,6 +270,87 @@ fn resuming_a_run_from_the_command_line_continues_it() {
 }
 
 #[test]
+fn train_fine_tunes_a_bundled_model_and_records_it() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mri_model = manifest.join("assets/models/cmunext-s-mri-lgg.safetensors");
+    let mri_model_s = mri_model.display().to_string();
+    let run = scratch("fine-tune");
+    let run_s = run.display().to_string();
+    let data = demo("mri-lgg");
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            &data,
+            "--size",
+            "32",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--out",
+            &run_s,
+            "--backend",
+            "cpu",
+            "--init",
+        ];
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_seglens"))
+            .args(&args)
+            .output()
+            .expect("runs")
+    };
+    // Weights that would be fed other input, or are another variant, are refused
+    // before anything is written.
+    for (extra, expected) in [
+        (vec![mri_model_s.as_str()], "pass --normalisation per-image"),
+        (
+            vec![
+                mri_model_s.as_str(),
+                "--normalisation",
+                "per-image",
+                "--variant",
+                "base",
+            ],
+            "is a CMUNeXt-S, not a CMUNeXt: pass --variant s",
+        ),
+        (
+            vec!["no-such-weights.safetensors"],
+            "cannot open the initial weights no-such-weights",
+        ),
+    ] {
+        let out = train(&extra);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(expected), "{expected:?} in {stderr}");
+        assert!(!run.exists(), "a refused run writes nothing");
+    }
+    let out = train(&[&mri_model_s, "--normalisation", "per-image"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = json(&run.join("config.json"));
+    let init = &config["train"]["init"];
+    assert_eq!(init["path"], mri_model_s.as_str());
+    use sha2::{Digest as _, Sha256};
+    let sha: String = Sha256::digest(std::fs::read(&mri_model).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(init["sha256"], sha.as_str());
+    // The best checkpoint carries it too, for when it travels without its run folder.
+    let dict = seglens::model::StateDict::read(&run.join("model_best.safetensors")).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&dict.metadata["seglens"]).unwrap();
+    assert_eq!(
+        meta["provenance"]["initialised_from"]["sha256"],
+        sha.as_str()
+    );
+    let _ = std::fs::remove_dir_all(run);
+}
+
+#[test]
 fn predict_on_a_nifti_volume_writes_volumes_on_its_grid() {
     use seglens::data::nifti::{VoxelAxis, read_nifti};
     let input =

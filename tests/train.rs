@@ -9,8 +9,8 @@ use seglens::backend::{BackendRequest, select};
 use seglens::model::Variant;
 use seglens::rng::SplitMix64;
 use seglens::train::{
-    AugmentationSet, InMemorySource, OptimizerConfig, RunConfig, Sample, SampleSource, Selection,
-    TrainConfig, TrainControl, TrainEvent, TrainOutcome, files, train,
+    AugmentationSet, InMemorySource, InitWeights, OptimizerConfig, RunConfig, Sample, SampleSource,
+    Selection, TrainConfig, TrainControl, TrainEvent, TrainOutcome, files, train,
 };
 
 const SIZE: usize = 32;
@@ -373,6 +373,86 @@ fn nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
         "kept weights are finite"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Every tensor of a checkpoint file, by key.
+fn weights_of(path: &std::path::Path) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    let dict =
+        seglens::model::StateDict::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    dict.tensors
+        .into_iter()
+        .map(|(key, t)| (key, t.shape, t.data))
+        .collect()
+}
+
+/// Runs `run` in `dir` until it is stopped before its first step; the outcome.
+fn stopped_before_the_first_step(
+    run: &RunConfig,
+    dir: &std::path::Path,
+) -> anyhow::Result<TrainOutcome> {
+    let device = select(BackendRequest::Cpu).expect("cpu");
+    let control = TrainControl::default();
+    control.cancel();
+    train(
+        run,
+        &disks(4, 5),
+        &disks(2, 6),
+        dir,
+        &device,
+        &control,
+        false,
+        &mut |_| {},
+    )
+}
+
+#[test]
+fn a_run_with_initial_weights_starts_from_them_and_refuses_a_changed_file() {
+    use sha2::{Digest as _, Sha256};
+    // A trained model to start from: one epoch on other disks.
+    let source = run_dir("init-source");
+    train_to_end(&config(1, 4), &disks(4, 1), &disks(2, 2), &source);
+    let weights = source.join(files::LAST);
+    let sha256 = |path: &std::path::Path| -> String {
+        Sha256::digest(std::fs::read(path).unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let mut run = config(1, 4);
+    run.train.init = Some(InitWeights {
+        path: weights.clone(),
+        sha256: sha256(&weights),
+    });
+
+    // Stopped before its first step, the run has exactly the weights it started from,
+    // not the seeded initialisation a run without them has.
+    let dir = run_dir("init");
+    let outcome = stopped_before_the_first_step(&run, &dir).expect("stops");
+    assert!(matches!(outcome, TrainOutcome::Cancelled { .. }));
+    let started = weights_of(&dir.join(files::LAST));
+    assert_eq!(started, weights_of(&weights));
+    let plain = run_dir("init-plain");
+    stopped_before_the_first_step(&config(1, 4), &plain).expect("stops");
+    assert_ne!(weights_of(&plain.join(files::LAST)), started);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(files::CONFIG)).unwrap()).unwrap();
+    assert_eq!(saved["train"]["init"]["sha256"], sha256(&weights).as_str());
+    let plain_config = std::fs::read_to_string(plain.join(files::CONFIG)).unwrap();
+    assert!(!plain_config.contains("init"), "{plain_config}");
+
+    // The file changed after the run was set up: refused, naming the file.
+    std::fs::copy(plain.join(files::LAST), &weights).unwrap();
+    let changed = run_dir("init-changed");
+    let err = stopped_before_the_first_step(&run, &changed).expect_err("refused");
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("changed since the run was set up") && text.contains("model_last"),
+        "{text}"
+    );
+    assert!(!changed.exists(), "nothing is written for a refused run");
+    for d in [source, dir, plain, changed] {
+        let _ = std::fs::remove_dir_all(d);
+    }
 }
 
 /// Samples tagged with the dataset they belong to, as a MIX's are.

@@ -145,12 +145,10 @@ fn request_of(args: &TrainArgs) -> NewRunRequest {
         }),
         augment: !args.no_augment,
         augmentation: args.augmentation,
-        normalisation: match args.normalisation.as_str() {
-            "reference" => Normalisation::Reference,
-            "unit" => Normalisation::Unit,
-            "per-image" => Normalisation::PerImage,
-            _ => Normalisation::ImageNet,
-        },
+        // clap accepts only the names listed.
+        normalisation: Normalisation::from_cli_name(&args.normalisation)
+            .unwrap_or(Normalisation::ImageNet),
         save_every: args.save_every,
+        init: args.init.clone(),
     }
 }

@@ -1,6 +1,8 @@
 //! Training configuration: the original recipe by default, every knob explicit and
 //! serialised into the run folder so a result can be traced and repeated.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use crate::convention::InputConvention;
@@ -86,6 +88,17 @@ impl AugmentationSet {
     }
 }
 
+/// Weights a run starts from instead of a seeded random initialisation: fine-tuning a
+/// trained model (a bundled one, say) on other data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitWeights {
+    /// The seglens checkpoint or PyTorch weights, as an absolute path.
+    pub path: PathBuf,
+    /// SHA-256 of the file when the run was planned: a run that starts later refuses a
+    /// file that has changed since, so config.json names the weights really used.
+    pub sha256: String,
+}
+
 /// Everything that defines a training run besides the data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -114,6 +127,9 @@ pub struct TrainConfig {
     /// How the best epoch is chosen (absent in older runs: pooled IoU, which they used).
     #[serde(default)]
     pub selection: Selection,
+    /// Start from these weights rather than the seeded initialisation (absent: random).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<InitWeights>,
 }
 
 impl TrainConfig {
@@ -137,6 +153,7 @@ impl TrainConfig {
             input: InputConvention::reference(),
             save_every_steps: 0,
             selection: Selection::PooledIou,
+            init: None,
         }
     }
 

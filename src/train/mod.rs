@@ -13,7 +13,7 @@ pub mod setup;
 pub mod source;
 pub mod val_scores;
 
-pub use config::{AugmentationSet, OptimizerConfig, Selection, TrainConfig};
+pub use config::{AugmentationSet, InitWeights, OptimizerConfig, Selection, TrainConfig};
 pub use event::{CheckpointKind, TrainEvent};
 pub use event_log::EventLog;
 pub use prepared::PreparedSource;

@@ -18,16 +18,17 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 use super::augment::augment;
-use super::config::{AugmentationSet, OptimizerConfig, Selection, TrainConfig};
+use super::config::{AugmentationSet, InitWeights, OptimizerConfig, Selection, TrainConfig};
 use super::event::{CheckpointKind, TrainEvent};
 use super::source::SampleSource;
 use super::val_scores::{ValDatasets, ValScores, ValTally};
 use crate::backend::ComputeDevice;
 use crate::fsutil::{read_json, write_json};
 use crate::loss::bce_dice_loss;
-use crate::model::{CheckpointMeta, CmuNext, load_model, save_checkpoint};
+use crate::model::{CheckpointMeta, CmuNext, Variant, load_model, save_checkpoint};
 use crate::rng::SplitMix64;
 
 /// File names inside a run folder.
@@ -437,6 +438,9 @@ fn train_inner(
                     "selection": config.selection,
                     "selection_score": score,
                 });
+                if let Some(init) = &config.init {
+                    best_meta.provenance["initialised_from"] = serde_json::json!(init);
+                }
                 save_checkpoint(&model, &best_meta, &path)?;
                 on_event(TrainEvent::CheckpointSaved {
                     kind: CheckpointKind::Best,
@@ -547,20 +551,40 @@ fn start_fresh(
             run_dir.display()
         );
     }
+    let model = match &run.train.init {
+        Some(init) => load_init(init, run.train.variant, device)?,
+        // Initial weights from our own seeded streams, not the backend's global RNG, so
+        // the same seed gives the same network whatever else runs in the process.
+        None => crate::model::state_dict::init_deterministic(
+            CmuNext::new(&run.train.variant.config(), device)?,
+            run.train.seed,
+        ),
+    };
     std::fs::create_dir_all(run_dir)
         .with_context(|| format!("cannot create the run folder {}", run_dir.display()))?;
     write_json(&run_dir.join(files::CONFIG), run)?;
-    // Initial weights from our own seeded streams, not the backend's global RNG, so the
-    // same seed gives the same network whatever else runs in the process.
-    let model = crate::model::state_dict::init_deterministic(
-        CmuNext::new(&run.train.variant.config(), device)?,
-        run.train.seed,
-    );
     Ok((
         model,
         make_optimizer(&run.train.optimizer),
         RunState::default(),
     ))
+}
+
+/// The weights a fine-tuning run starts from, refused if the file changed since the run
+/// was planned (config.json would name weights that were not used).
+fn load_init(init: &InitWeights, variant: Variant, device: &Device) -> anyhow::Result<CmuNext> {
+    let bytes = std::fs::read(&init.path)
+        .with_context(|| format!("cannot read the initial weights {}", init.path.display()))?;
+    let sha256 = crate::data::image_io::hex(&Sha256::digest(&bytes));
+    if sha256 != init.sha256 {
+        bail!(
+            "the initial weights {} changed since the run was set up (SHA-256 {}…, recorded {}…); start a new run",
+            init.path.display(),
+            &sha256[..12],
+            &init.sha256[..12.min(init.sha256.len())]
+        );
+    }
+    Ok(load_model(&init.path, Some(variant), device)?.model)
 }
 
 fn resume_from(

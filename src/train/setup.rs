@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
-use super::config::{AugmentationSet, OptimizerConfig, Selection, TrainConfig};
+use super::config::{AugmentationSet, InitWeights, OptimizerConfig, Selection, TrainConfig};
 use super::prepared::PreparedSource;
 use super::run::{RunConfig, files};
 use crate::convention::{ChannelLayout, InputConvention, Normalisation};
@@ -18,6 +19,8 @@ use crate::data::scalar::Modality;
 use crate::data::split::{SiteHoldout, Split, SplitConfig, make_split};
 use crate::fsutil::read_json;
 use crate::model::Variant;
+use crate::model::checkpoint::{CheckpointMeta, META_KEY};
+use crate::model::state_dict::StateDict;
 
 /// The split file inside a run folder.
 pub const SPLIT_FILE: &str = "split.json";
@@ -81,6 +84,10 @@ pub struct NewRunRequest {
     pub normalisation: Normalisation,
     /// Save a resumable checkpoint every N steps (0: at epoch ends and on stop only).
     pub save_every: usize,
+    /// Start from these weights (a seglens checkpoint, or PyTorch weights of `variant`)
+    /// instead of the seeded random initialisation.
+    #[serde(default)]
+    pub init: Option<PathBuf>,
 }
 
 impl NewRunRequest {
@@ -104,6 +111,7 @@ impl NewRunRequest {
             augmentation: AugmentationSet::Recipe,
             normalisation: Normalisation::ImageNet,
             save_every: 0,
+            init: None,
         }
     }
 }
@@ -243,6 +251,10 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
     } else {
         Selection::PooledIou
     };
+    let init = match &request.init {
+        Some(path) => Some(init_weights(path, request.variant, &input)?),
+        None => None,
+    };
     let train = TrainConfig {
         variant: request.variant,
         epochs: request.epochs,
@@ -255,6 +267,7 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
         input,
         save_every_steps: request.save_every,
         selection,
+        init,
     };
     train.validate().map_err(anyhow::Error::msg)?;
     let data = serde_json::json!({
@@ -275,6 +288,64 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
         split,
         datasets,
         relocated,
+    })
+}
+
+/// Checks that the weights at `path` can start a run of `variant` fed as `input`, and
+/// records them with their hash. Reads metadata only; the tensors are loaded (and their
+/// shapes checked) when the run starts.
+fn init_weights(
+    path: &Path,
+    variant: Variant,
+    input: &InputConvention,
+) -> anyhow::Result<InitWeights> {
+    let abs = std::fs::canonicalize(path)
+        .with_context(|| format!("cannot open the initial weights {}", path.display()))?;
+    let dict = StateDict::read(&abs)?;
+    match dict.metadata.get(META_KEY) {
+        Some(json) => {
+            let meta: CheckpointMeta = serde_json::from_str(json)
+                .with_context(|| format!("{}: its seglens metadata is not valid", abs.display()))?;
+            anyhow::ensure!(
+                Variant::of_config(&meta.config) == Some(variant),
+                "{} is a {}, not a {}: pass --variant {}",
+                abs.display(),
+                meta.architecture_name(),
+                variant.paper_name(),
+                Variant::of_config(&meta.config).map_or("of its architecture", |v| v.short_name())
+            );
+            // Fine-tuning with another input normalisation would start from weights that
+            // expect other numbers: a silent handicap, so refuse it.
+            anyhow::ensure!(
+                meta.input.normalisation == input.normalisation
+                    && (meta.input.channels == ChannelLayout::Bgr)
+                        == (input.channels == ChannelLayout::Bgr),
+                "{} was trained with {} input ({:?} channels); this run would feed it {} ({:?}): pass --normalisation {}",
+                abs.display(),
+                meta.input.normalisation.cli_name(),
+                meta.input.channels,
+                input.normalisation.cli_name(),
+                input.channels,
+                meta.input.normalisation.cli_name()
+            );
+        }
+        // Plain PyTorch weights say nothing of their input; the variant at least must fit.
+        None => {
+            if let Some(guess) = dict.guess_variant().filter(|g| *g != variant) {
+                anyhow::bail!(
+                    "{} looks like {} weights, not {}: pass --variant {}",
+                    abs.display(),
+                    guess.paper_name(),
+                    variant.paper_name(),
+                    guess.short_name()
+                );
+            }
+        }
+    }
+    let bytes = std::fs::read(&abs).with_context(|| format!("cannot read {}", abs.display()))?;
+    Ok(InitWeights {
+        sha256: crate::data::image_io::hex(&Sha256::digest(&bytes)),
+        path: abs,
     })
 }
 

@@ -48,6 +48,8 @@ pub struct TrainingForm {
     pub device: BackendRequest,
     /// Resumable checkpoint every N steps (0: at epoch ends only).
     pub save_every: usize,
+    /// Weights to fine-tune (a checkpoint path); empty = the seeded random initialisation.
+    pub init_weights: String,
     /// Run folder name; empty = generated from the date and settings.
     pub run_name: String,
     /// Start single-stepping: each step waits for the "step" button.
@@ -77,6 +79,7 @@ impl Default for TrainingForm {
             group_by_patient: true,
             device: BackendRequest::Auto,
             save_every: 50,
+            init_weights: String::new(),
             run_name: String::new(),
             single_step: false,
         }
@@ -106,6 +109,9 @@ impl TrainingForm {
             augmentation: self.augmentation,
             normalisation: self.normalisation,
             save_every: self.save_every,
+            init: Some(self.init_weights.trim())
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
             ..NewRunRequest::recipe(Vec::new())
         }
     }
@@ -178,6 +184,12 @@ mod tests {
             f.request().normalisation,
             Normalisation::PerImage,
             "the panel's choice reaches the run"
+        );
+        assert_eq!(f.request().init, None, "seeded random weights by default");
+        f.init_weights = "  /m/cmunext-s-ct-lungs.safetensors ".into();
+        assert_eq!(
+            f.request().init,
+            Some(PathBuf::from("/m/cmunext-s-ct-lungs.safetensors"))
         );
         assert!(f.problem().unwrap().contains("dataset"));
         f.add_dataset("/d/lungs".into());

@@ -196,6 +196,17 @@ fn settings_ui(
                     .suffix(" steps"),
             );
             ui.end_row();
+            ui.label("start from");
+            ui.add(
+                egui::TextEdit::singleline(&mut f.init_weights)
+                    .hint_text("seeded random weights")
+                    .desired_width(160.0),
+            )
+            .on_hover_text(
+                "fine-tune: a checkpoint (e.g. a bundled model's .safetensors) of this variant, \
+                 trained with this normalisation; its path and SHA-256 go into config.json",
+            );
+            ui.end_row();
             ui.label("run name");
             ui.add(
                 egui::TextEdit::singleline(&mut f.run_name)
