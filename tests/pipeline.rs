@@ -312,7 +312,7 @@ fn train_fine_tunes_a_bundled_model_and_records_it() {
                 "--variant",
                 "base",
             ],
-            "is a CMUNeXt-S, not a CMUNeXt: pass --variant s",
+            "is a CMUNeXt-S (--variant s), not a CMUNeXt (--variant base): pass --variant s",
         ),
         (
             vec!["no-such-weights.safetensors"],
@@ -347,6 +347,60 @@ fn train_fine_tunes_a_bundled_model_and_records_it() {
         meta["provenance"]["initialised_from"]["sha256"],
         sha.as_str()
     );
+    let _ = std::fs::remove_dir_all(run);
+}
+
+#[test]
+fn ctrl_c_stops_a_training_saved_and_resumable() {
+    use std::io::Read as _;
+    let run = scratch("ctrl-c");
+    let run_s = run.display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seglens"))
+        .args([
+            "train",
+            "--data",
+            &demo("ct-lungs"),
+            "--size",
+            "32",
+            "--epochs",
+            "500",
+            "--batch-size",
+            "4",
+            "--out",
+            &run_s,
+            "--backend",
+            "cpu",
+            "--threads",
+            "1",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    // Interrupt once the first epoch has been validated.
+    let mut stderr = child.stderr.take().expect("piped");
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !String::from_utf8_lossy(&seen).contains("epoch 1:") {
+        let n = stderr.read(&mut byte).expect("reads");
+        assert!(n == 1, "ended early: {}", String::from_utf8_lossy(&seen));
+        seen.push(byte[0]);
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(sent, 0);
+    stderr.read_to_end(&mut seen).expect("reads the rest");
+    let status = child.wait().expect("ends");
+    let text = String::from_utf8_lossy(&seen);
+    assert_eq!(status.code(), Some(130), "{text}");
+    assert!(
+        text.contains("stopping after this step and saving")
+            && text.contains(&format!("stopped; resume with --resume {run_s}")),
+        "{text}"
+    );
+    let state = json(&run.join("state.json"));
+    let next_step = state["next_step"].as_u64().expect("a step count");
+    assert!(next_step >= 1, "an epoch ran before the stop: {state}");
+    assert_eq!(state["finished"], false);
     let _ = std::fs::remove_dir_all(run);
 }
 
@@ -535,6 +589,12 @@ fn eval_and_audit_take_a_nifti_volume_dataset_slice_by_slice() {
     let data = volume_dataset("volume-dataset", &["brain1", "unlabelled"]);
     // A volume whose label is missing is reported, not fatal.
     std::fs::remove_file(data.join("masks/unlabelled.nii.gz")).unwrap();
+    // A second label beside brain1: it is the one used, and eval says so in its summary.
+    std::fs::copy(
+        data.join("masks/brain1.nii.gz"),
+        data.join("images/brain1_label.nii.gz"),
+    )
+    .unwrap();
     let out = scratch("volume-dataset-eval");
     // The CT model at a low threshold marks some pixels on the slices with a label, so
     // surface distances exist (the scores themselves mean nothing on brain MR).
@@ -558,6 +618,20 @@ fn eval_and_audit_take_a_nifti_volume_dataset_slice_by_slice() {
         stderr.contains("0 pairs, 1 volume pair (25 slices)")
             && stderr.contains("unlabelled.nii.gz: NIfTI volume without a label volume"),
         "{stderr}"
+    );
+    let summary = json(&out.join("summary.json"));
+    let (_, entry) = summary["datasets"]
+        .as_object()
+        .and_then(|d| d.iter().next())
+        .expect("one dataset");
+    let warnings = entry["data_warnings"].as_array().expect("listed");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let warning = warnings[0].as_str().unwrap();
+    assert!(
+        warning.starts_with("several label volumes for")
+            && warning.contains("images/brain1_label.nii.gz is used")
+            && stderr.contains(warning),
+        "{warning}"
     );
     let report = json(&out.join("report.json"));
     assert_eq!(report["report"]["n_images"], 25);

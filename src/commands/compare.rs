@@ -7,7 +7,7 @@ use anyhow::Context as _;
 
 use super::eval::{eval_options, load_split, select_samples};
 use super::progress::{Progress, bar};
-use super::{open_datasets, prepare_out_dir, set_threads, skipped_line, write_json};
+use super::{open_datasets, prepare_out_dir, set_threads, skipped_lines, write_json};
 use crate::backend;
 use crate::cli::CompareArgs;
 use crate::data::split::SampleRef;
@@ -108,8 +108,10 @@ fn score(
         ));
     })?;
     progress.line("");
+    for line in skipped_lines(&report.skipped) {
+        eprintln!("  model {label} {line}");
+    }
     for (path, why) in &report.skipped {
-        eprintln!("  model {label} {}", skipped_line(path, why));
         skipped
             .push(serde_json::json!({ "model": label, "dataset": name, "file": path, "why": why }));
     }

@@ -64,7 +64,7 @@ pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
         } else {
             print!("{}", report::summary_text(&rep, &ds.name));
         }
-        all.insert(ds.name.clone(), serde_json::json!({ "n_images": rep.n_images, "dice": rep.per_image.dice, "iou": rep.per_image.iou, "pooled": rep.native.pooled, "all_background_accuracy": rep.all_background_accuracy, "best_threshold": rep.sweep.as_ref().and_then(|s| s.best.clone()), "stable_band": rep.sweep.as_ref().and_then(|s| s.band.clone()) }));
+        all.insert(ds.name.clone(), serde_json::json!({ "n_images": rep.n_images, "dice": rep.per_image.dice, "iou": rep.per_image.iou, "pooled": rep.native.pooled, "all_background_accuracy": rep.all_background_accuracy, "best_threshold": rep.sweep.as_ref().and_then(|s| s.best.clone()), "stable_band": rep.sweep.as_ref().and_then(|s| s.band.clone()), "data_warnings": ds.pairing.warnings.iter().map(ToString::to_string).collect::<Vec<_>>() }));
     }
     anyhow::ensure!(
         !all.is_empty(),

@@ -9,7 +9,7 @@ pub mod train;
 
 use std::path::PathBuf;
 
-pub use crate::eval::report::skipped_line;
+pub use crate::eval::report::skipped_lines;
 pub use crate::fsutil::write_json;
 
 use crate::data::audit_text::volume_note;

@@ -2,8 +2,11 @@
 //! evaluation of the best checkpoint on the validation set (labelled as the selection
 //! set) and on the test set when there is one.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use super::progress::{Progress, bar, duration};
-use super::{report_pairing, set_threads, skipped_line};
+use super::{report_pairing, set_threads, skipped_lines};
 use crate::backend;
 use crate::cli::TrainArgs;
 use crate::convention::Normalisation;
@@ -17,6 +20,29 @@ use crate::train::{EventLog, TrainControl, TrainEvent, TrainOutcome, train};
 
 /// The split file inside a run folder.
 pub use crate::train::setup::SPLIT_FILE;
+
+/// Exit status of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+const INTERRUPTED: i32 = 130;
+
+/// The first Ctrl-C asks the run to stop after the current step, save a resumable
+/// checkpoint and say how to resume (as the window's stop button does); a second one
+/// ends the process at once.
+fn stop_on_ctrl_c(control: Arc<TrainControl>) {
+    let presses = AtomicUsize::new(0);
+    let installed = ctrlc::set_handler(move || {
+        if presses.fetch_add(1, Ordering::SeqCst) == 0 {
+            eprintln!(
+                "\nstopping after this step and saving (Ctrl-C again quits at once, losing the steps since the last save)"
+            );
+            control.cancel();
+        } else {
+            std::process::exit(INTERRUPTED);
+        }
+    });
+    if let Err(e) = installed {
+        eprintln!("warning: Ctrl-C will end the run without saving it: {e}");
+    }
+}
 
 /// Runs `seglens train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
@@ -54,15 +80,25 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         split.test.len()
     );
     let sources = RunSources::load(&split, &run.train.input);
-    for (path, why) in sources.skipped() {
-        eprintln!("{}", skipped_line(path, why));
+    for line in skipped_lines(sources.skipped()) {
+        eprintln!("{line}");
     }
     let warnings: Vec<&String> = sources.warnings().collect();
     if let Some(first) = warnings.first() {
         eprintln!("{} data warnings, e.g. {first}", warnings.len());
     }
 
-    let control = TrainControl::default();
+    let control = Arc::new(TrainControl::default());
+    stop_on_ctrl_c(control.clone());
+    if let Some(init) = &run.train.init
+        && !resume
+    {
+        eprintln!(
+            "starting from the weights in {} (SHA-256 {}…)",
+            init.path.display(),
+            &init.sha256[..12.min(init.sha256.len())]
+        );
+    }
     let mut progress = Progress::default();
     let mut events_log = EventLog::open(&run_dir, resume);
     let mut total_steps = 0;
@@ -104,15 +140,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         }
         },
     )?;
-    if let TrainOutcome::Finished { state } = outcome {
-        eprintln!(
-            "finished: best epoch {} ({} {:.4})",
-            state.best_epoch.map_or(0, |e| e + 1),
-            run.train.selection.label(),
-            state.best_val_iou
-        );
-        eprint!("{}", write_run_report(&run_dir, &split, compute)?);
-    }
+    let state = match outcome {
+        TrainOutcome::Finished { state } => state,
+        // Saved and said how to resume (the Cancelled event); a script must not take the
+        // run for finished.
+        TrainOutcome::Cancelled { .. } => std::process::exit(INTERRUPTED),
+    };
+    eprintln!(
+        "finished: best epoch {} ({} {:.4})",
+        state.best_epoch.map_or(0, |e| e + 1),
+        run.train.selection.label(),
+        state.best_val_iou
+    );
+    eprint!("{}", write_run_report(&run_dir, &split, compute)?);
     Ok(())
 }
 

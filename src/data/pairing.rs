@@ -153,13 +153,26 @@ pub fn pair_dataset_with(
     options: &PairingOptions,
 ) -> Result<PairingReport, DataError> {
     let images_dir = root.join("images");
-    let mut masks_dir = root.join("masks");
-    if !images_dir.is_dir() || !masks_dir.is_dir() {
+    // Label volumes may sit in labels/ (a common NIfTI layout) or beside their volumes in
+    // images/, so only 2D sets need masks/.
+    let mask_folder = ["masks", "labels"]
+        .iter()
+        .map(|d| root.join(d))
+        .find(|d| d.is_dir());
+    let holds_volumes = || {
+        list_dir(&images_dir).is_ok_and(|entries| entries.iter().any(|e| is_nifti_path(&e.path)))
+    };
+    let masks_dir = match mask_folder {
+        Some(dir) if images_dir.is_dir() => Some(dir),
+        None if images_dir.is_dir() && holds_volumes() => Some(root.join("masks")),
+        _ => None,
+    };
+    let Some(mut masks_dir) = masks_dir else {
         return Err(DataError::NotADataset {
-            reason: "expected subfolders images/ and masks/".into(),
+            reason: "expected subfolders images/ and masks/ (for NIfTI volumes: labels/, or label volumes beside them in images/)".into(),
             path: root.to_path_buf(),
         });
-    }
+    };
     let reference_layout = masks_dir.join("0");
     if reference_layout.is_dir()
         && !list_dir(&masks_dir)?
@@ -223,7 +236,13 @@ pub fn pair_folders(
     }
 
     let mut masks_of: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
-    for entry in list_dir(masks_dir)? {
+    // Absent only for volume sets whose labels sit beside the volumes.
+    let mask_entries = if masks_dir.is_dir() {
+        list_dir(masks_dir)?
+    } else {
+        Vec::new()
+    };
+    for entry in mask_entries {
         let EntryKind::Image = entry.kind else {
             if let EntryKind::Ignored(reason) = entry.kind {
                 report.ignored.push(IgnoredFile {
@@ -268,6 +287,27 @@ pub fn pair_folders(
     let labels: Vec<&PathBuf> = report.volume_pairs.iter().map(|v| &v.label).collect();
     let used = |p: &PathBuf| labels.iter().any(|l| same_file(l, p));
     report.ignored.retain(|f| !used(&f.path));
+    // Label volumes left unused because another one was found first.
+    for w in &report.warnings {
+        if let DataWarning::LabelVolumeChosen {
+            image,
+            used,
+            unused,
+        } = w
+        {
+            for f in report
+                .ignored
+                .iter_mut()
+                .filter(|f| unused.iter().any(|u| same_file(u, &f.path)))
+            {
+                f.reason = format!(
+                    "another label volume of {}, not used: {} is",
+                    image.display(),
+                    used.display()
+                );
+            }
+        }
+    }
     for volume in &report.unpaired_volumes {
         if let Some(label) = find_label(&volume.path) {
             for f in report

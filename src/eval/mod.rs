@@ -257,8 +257,13 @@ pub fn evaluate(
     }
     anyhow::ensure!(
         !results.is_empty(),
-        "no image could be evaluated ({} skipped)",
-        skipped.len()
+        "no image could be evaluated ({} skipped):\n  {}",
+        skipped.len(),
+        report::skipped_lines(&skipped)
+            .into_iter()
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("\n  ")
     );
     let mut report = summarise(
         options,

@@ -145,8 +145,8 @@ pub fn summary_text(report: &EvalReport, title: &str) -> String {
             opt(c.mean_entropy_bits)
         );
     }
-    for (path, why) in report.skipped.iter().take(10) {
-        let _ = writeln!(s, "  {}", skipped_line(path, why));
+    for line in skipped_lines(&report.skipped).iter().take(10) {
+        let _ = writeln!(s, "  {line}");
     }
     s
 }
@@ -220,9 +220,33 @@ pub fn skipped_line(path: &std::path::Path, why: &str) -> String {
     }
 }
 
+/// One line per distinct file and reason, in first-seen order: the slices of a broken
+/// volume fail alike and are said once, with their number.
+pub fn skipped_lines<'a>(
+    skipped: impl IntoIterator<Item = &'a (std::path::PathBuf, String)>,
+) -> Vec<String> {
+    let mut groups: Vec<(&std::path::Path, &str, usize)> = Vec::new();
+    for (path, why) in skipped {
+        match groups
+            .iter_mut()
+            .find(|(p, w, _)| *p == path.as_path() && *w == why.as_str())
+        {
+            Some(group) => group.2 += 1,
+            None => groups.push((path, why, 1)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(path, why, n)| match n {
+            1 => skipped_line(path, why),
+            _ => format!("{} ({n} samples)", skipped_line(path, why)),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::skipped_line;
+    use super::{skipped_line, skipped_lines};
     use std::path::Path;
 
     #[test]
@@ -244,6 +268,26 @@ mod tests {
         assert_eq!(
             skipped_line(p, "mask missing"),
             "skipped: mask missing (/d/images/a.png)"
+        );
+    }
+
+    #[test]
+    fn the_slices_of_a_broken_volume_are_one_line() {
+        let volume = std::path::PathBuf::from("/d/images/scan.nii.gz");
+        let png = std::path::PathBuf::from("/d/images/a.png");
+        let why = "cannot read NIfTI (truncated)".to_string();
+        let skipped = vec![
+            (volume.clone(), why.clone()),
+            (png.clone(), "mask missing".to_string()),
+            (volume.clone(), why.clone()),
+            (volume.clone(), why),
+        ];
+        assert_eq!(
+            skipped_lines(&skipped),
+            [
+                "skipped: cannot read NIfTI (truncated) (/d/images/scan.nii.gz) (3 samples)",
+                "skipped: mask missing (/d/images/a.png)",
+            ]
         );
     }
 }

@@ -301,18 +301,27 @@ fn init_weights(
 ) -> anyhow::Result<InitWeights> {
     let abs = std::fs::canonicalize(path)
         .with_context(|| format!("cannot open the initial weights {}", path.display()))?;
-    let dict = StateDict::read(&abs)?;
+    let dict = StateDict::read(&abs).context("--init: these weights cannot be used")?;
     match dict.metadata.get(META_KEY) {
         Some(json) => {
             let meta: CheckpointMeta = serde_json::from_str(json)
                 .with_context(|| format!("{}: its seglens metadata is not valid", abs.display()))?;
+            let theirs = Variant::of_config(&meta.config);
             anyhow::ensure!(
-                Variant::of_config(&meta.config) == Some(variant),
-                "{} is a {}, not a {}: pass --variant {}",
+                theirs == Some(variant),
+                "{} is a {}{}, not a {} (--variant {}){}",
                 abs.display(),
                 meta.architecture_name(),
+                theirs.map_or(String::new(), |v| format!(
+                    " (--variant {})",
+                    v.short_name()
+                )),
                 variant.paper_name(),
-                Variant::of_config(&meta.config).map_or("of its architecture", |v| v.short_name())
+                variant.short_name(),
+                theirs.map_or(String::new(), |v| format!(
+                    ": pass --variant {}",
+                    v.short_name()
+                ))
             );
             // Fine-tuning with another input normalisation would start from weights that
             // expect other numbers: a silent handicap, so refuse it.
@@ -333,10 +342,11 @@ fn init_weights(
         None => {
             if let Some(guess) = dict.guess_variant().filter(|g| *g != variant) {
                 anyhow::bail!(
-                    "{} looks like {} weights, not {}: pass --variant {}",
+                    "{} looks like {} weights, not {} (--variant {}): pass --variant {}",
                     abs.display(),
                     guess.paper_name(),
                     variant.paper_name(),
+                    variant.short_name(),
                     guess.short_name()
                 );
             }

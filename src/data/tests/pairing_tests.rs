@@ -173,7 +173,7 @@ fn not_a_dataset_names_the_folder() {
     assert_eq!(
         err.to_string(),
         format!(
-            "not a dataset folder (expected subfolders images/ and masks/): {}",
+            "not a dataset folder (expected subfolders images/ and masks/ (for NIfTI volumes: labels/, or label volumes beside them in images/)): {}",
             d.path().display()
         )
     );

@@ -264,6 +264,18 @@ fn what_pairing_chose_or_assumed_for_a_volume_is_a_warning() {
         .find(|p| p.stem == "two")
         .unwrap();
     assert_eq!(two.label, d.path().join("images/two_label.nii"));
+    let unused_note = ds
+        .pairing
+        .ignored
+        .iter()
+        .find(|f| f.path == d.path().join("masks/two.nii"))
+        .map(|f| f.reason.clone())
+        .expect("the unused label is listed");
+    assert!(
+        unused_note.starts_with("another label volume of")
+            && unused_note.contains("images/two_label.nii is"),
+        "{unused_note}"
+    );
     let warnings = &ds.pairing.warnings;
     assert_eq!(warnings.len(), 3, "{warnings:?}");
     assert!(warnings.contains(&DataWarning::LabelVolumeChosen {
@@ -309,5 +321,43 @@ fn what_pairing_chose_or_assumed_for_a_volume_is_a_warning() {
             "label_spacing_differs",
             "label_volume_chosen"
         ]
+    );
+}
+
+#[test]
+fn a_volume_set_needs_no_masks_folder() {
+    // Labels beside the volumes, no masks/ at all.
+    let beside = TempDir::new("volumes-beside");
+    std::fs::create_dir_all(beside.path().join("images")).unwrap();
+    volume(&beside.path().join("images/scan.nii"), [2, 2, 3], &[0; 12]);
+    volume(
+        &beside.path().join("images/scan_seg.nii"),
+        [2, 2, 3],
+        &[1; 12],
+    );
+    let ds = open_dataset(beside.path()).unwrap();
+    assert_eq!(ds.pairing.volume_pairs.len(), 1);
+    assert_eq!(
+        ds.pairing.volume_pairs[0].label,
+        beside.path().join("images/scan_seg.nii")
+    );
+    assert_eq!(ds.samples().len(), 3);
+    // Labels in labels/ instead of masks/.
+    let labels = TempDir::new("volumes-labels");
+    std::fs::create_dir_all(labels.path().join("images")).unwrap();
+    std::fs::create_dir_all(labels.path().join("labels")).unwrap();
+    volume(&labels.path().join("images/scan.nii"), [2, 2, 3], &[0; 12]);
+    volume(&labels.path().join("labels/scan.nii"), [2, 2, 3], &[1; 12]);
+    let ds = open_dataset(labels.path()).unwrap();
+    assert_eq!(ds.pairing.volume_pairs.len(), 1);
+    assert!(ds.pairing.ignored.is_empty(), "{:?}", ds.pairing.ignored);
+    // A folder of 2D images without masks/ is still not a dataset.
+    let flat = TempDir::new("images-only");
+    std::fs::create_dir_all(flat.path().join("images")).unwrap();
+    write_grey(&flat.path().join("images/a.png"), 2, 2, |_, _| 0);
+    let err = open_dataset(flat.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("expected subfolders images/ and masks/"),
+        "{err}"
     );
 }
