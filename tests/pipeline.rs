@@ -326,10 +326,12 @@ fn train_fine_tunes_a_bundled_model_and_records_it() {
         assert!(!run.exists(), "a refused run writes nothing");
     }
     let out = train(&[&mri_model_s, "--normalisation", "per-image"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        stderr.contains("starting from the weights in")
+            && stderr.contains("; trained on MR at 128², this run: MR at 32²)"),
+        "{stderr}"
     );
     let config = json(&run.join("config.json"));
     let init = &config["train"]["init"];

@@ -44,6 +44,26 @@ fn stop_on_ctrl_c(control: Arc<TrainControl>) {
     }
 }
 
+/// "trained on MR at 128²" for a seglens checkpoint; `None` for plain PyTorch weights.
+fn trained_as(path: &std::path::Path) -> Option<String> {
+    let dict = crate::model::StateDict::read(path).ok()?;
+    let meta: crate::model::CheckpointMeta =
+        serde_json::from_str(dict.metadata.get(crate::model::checkpoint::META_KEY)?).ok()?;
+    Some(format!("trained on {}", input_text(&meta.input)))
+}
+
+/// "MR at 128²" ("data of unknown modality" when the convention does not say).
+fn input_text(input: &crate::convention::InputConvention) -> String {
+    format!(
+        "{} at {}²",
+        input
+            .modality
+            .as_deref()
+            .unwrap_or("data of unknown modality"),
+        input.size
+    )
+}
+
 /// Runs `seglens train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     set_threads(args.threads);
@@ -94,9 +114,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         && !resume
     {
         eprintln!(
-            "starting from the weights in {} (SHA-256 {}…)",
+            "starting from the weights in {} (SHA-256 {}…{})",
             init.path.display(),
-            &init.sha256[..12.min(init.sha256.len())]
+            &init.sha256[..12.min(init.sha256.len())],
+            trained_as(&init.path)
+                .map(|what| format!("; {what}, this run: {}", input_text(&run.train.input)))
+                .unwrap_or_default()
         );
     }
     let mut progress = Progress::default();
