@@ -210,6 +210,9 @@ pub struct ScoringArgs {
     /// up–down and double flips (4× the time). Reports say when it was on.
     #[arg(long)]
     pub tta: bool,
+    /// CPU threads for decoding, scoring and the CPU backend (default: all but one).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// Options of `seglens eval` and `seglens sweep`.
@@ -277,6 +280,9 @@ pub struct PredictArgs {
     /// Flip test-time augmentation (mean over the image and its three flips; 4× the time).
     #[arg(long)]
     pub tta: bool,
+    /// CPU threads for decoding and the CPU backend (default: all but one).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 fn parse_variant(s: &str) -> Result<Variant, String> {

@@ -161,6 +161,8 @@ fn train_eval_predict_sweep_on_bundled_slices() {
         &pred.display().to_string(),
         "--backend",
         "cpu",
+        "--threads",
+        "1",
     ]);
     let masks: Vec<_> = std::fs::read_dir(pred.join("masks"))
         .expect("masks dir")
@@ -613,6 +615,8 @@ fn eval_and_audit_take_a_nifti_volume_dataset_slice_by_slice() {
         "0.05",
         "--backend",
         "cpu",
+        "--threads",
+        "1",
     ]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");

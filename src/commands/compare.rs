@@ -17,7 +17,7 @@ use crate::infer::Predictor;
 
 /// Runs `seglens compare`.
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
-    set_threads(None);
+    set_threads(args.scoring.threads);
     let compute = backend::select(args.scoring.backend).map_err(anyhow::Error::msg)?;
     eprintln!("device: {}", compute.reason);
     let open = |path: &std::path::Path| {

@@ -18,7 +18,7 @@ pub(super) const TTA_LINE: &str = "flip test-time augmentation: each image is pr
 
 /// Runs `seglens eval` (or `sweep` when `sweep_only`).
 pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
-    set_threads(None);
+    set_threads(args.scoring.threads);
     let compute = backend::select(args.scoring.backend).map_err(anyhow::Error::msg)?;
     eprintln!("device: {}", compute.reason);
     let predictor = Predictor::open(&args.model, args.variant, compute)

@@ -33,7 +33,7 @@ struct Outputs {
 
 /// Runs `seglens predict`.
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
-    set_threads(None);
+    set_threads(args.threads);
     let compute = backend::select(args.backend).map_err(anyhow::Error::msg)?;
     let predictor = Predictor::open(&args.model, args.variant, compute)
         .with_context(|| format!("cannot open the model {}", args.model.display()))?
