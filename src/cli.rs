@@ -85,6 +85,8 @@ pub enum Command {
     Sweep(EvalArgs),
     /// Compare two models on the same images: Dice and IoU differences (A − B) with paired 95% intervals.
     Compare(CompareArgs),
+    /// Score a patient-level cross-validation: the runs of `train --test-fold K/N`, K = 1…N, each run's best model on the fold it never saw, pooled over all patients.
+    Crossval(CrossvalArgs),
     /// Check datasets before training: pairing, unreadable files, duplicates and patient leakage across a split, class balance.
     Audit {
         /// Dataset folders (NAME/images + NAME/masks) or single files.
@@ -131,7 +133,7 @@ pub struct TrainArgs {
     // rather than ignore it silently.
     #[arg(long, conflicts_with_all = [
         "data", "variant", "size", "epochs", "batch_size", "out", "seed", "split", "optimizer", "lr",
-        "val_fraction", "test_fraction", "group_regex", "no_grouping", "test_site", "site_regex",
+        "val_fraction", "test_fraction", "group_regex", "no_grouping", "test_site", "site_regex", "test_fold",
         "no_augment", "augmentation", "normalisation", "save_every", "init",
     ])]
     pub resume: Option<PathBuf>,
@@ -156,6 +158,9 @@ pub struct TrainArgs {
     /// Leave one site out: every image of this site (e.g. DU in lgg-flair-mri's TCGA_DU_… names) is the test set; needs --test-fraction 0
     #[arg(long)]
     pub test_site: Option<String>,
+    /// Cross-validation: K/N deals each dataset's patients (or images, without grouping) into N folds of near-equal size and holds fold K (from 1) out as the test set; run K = 1..N with the same seed for a patient-level cross-validation. Needs --test-fraction 0.
+    #[arg(long, value_name = "K/N", value_parser = crate::data::split::TestFold::parse, conflicts_with = "test_site")]
+    pub test_fold: Option<crate::data::split::TestFold>,
     /// Regular expression whose first capture group is a file stem's site (default: the TCGA institution code)
     #[arg(long, default_value = crate::data::split::TCGA_SITE_PATTERN)]
     pub site_regex: String,
@@ -194,6 +199,14 @@ pub struct ScoringArgs {
     /// Which set of --split to score: train, val or test.
     #[arg(long, value_parser = ["train", "val", "test"], requires = "split")]
     pub split_set: Option<String>,
+    #[command(flatten)]
+    pub settings: ScoreSettings,
+}
+
+/// How a model is scored (eval, sweep, compare, crossval): threshold, empty-mask policy,
+/// device, bootstrap seed, test-time augmentation, threads.
+#[derive(Debug, clap::Args)]
+pub struct ScoreSettings {
     /// Foreground where the probability is above this.
     #[arg(long, default_value_t = 0.5, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub threshold: f32,
@@ -248,6 +261,22 @@ pub struct CompareArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub scoring: ScoringArgs,
+}
+
+/// Options of `seglens crossval`.
+#[derive(Debug, clap::Args)]
+pub struct CrossvalArgs {
+    /// The run folders of one cross-validation, one per fold (train --test-fold K/N with otherwise the same settings).
+    #[arg(required = true, value_name = "RUN_DIR")]
+    pub runs: Vec<PathBuf>,
+    /// Output folder: crossval.json (per fold, pooled, per patient), crossval.csv (one row per image with its fold), report.json and per_image.csv of the pooled images, and fold-K/ with each fold's own evaluation.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Dataset folders, when the data has moved since training (default: the folders the runs recorded).
+    #[arg(long = "data")]
+    pub data: Vec<PathBuf>,
+    #[command(flatten)]
+    pub settings: ScoreSettings,
 }
 
 /// Options of `seglens predict`.
@@ -407,6 +436,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sweep(args) => crate::commands::eval::run(args, true)?,
         Command::Predict(args) => crate::commands::predict::run(args)?,
         Command::Compare(args) => crate::commands::compare::run(args)?,
+        Command::Crossval(args) => crate::commands::crossval::run(args)?,
         Command::Audit { paths, json, seed } => {
             let status = crate::data::audit_text::audit_cli(&paths, json, seed);
             if status != 0 {

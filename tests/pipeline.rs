@@ -355,6 +355,149 @@ fn train_fine_tunes_a_bundled_model_and_records_it() {
 }
 
 #[test]
+fn a_test_fold_is_the_test_set_of_a_cross_validation() {
+    let run = scratch("fold");
+    let run_s = run.display().to_string();
+    let data = demo("ct-lungs");
+    let args = |fold: &'static str| {
+        [
+            "train",
+            "--data",
+            &data,
+            "--size",
+            "32",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--out",
+            &run_s,
+            "--backend",
+            "cpu",
+            "--test-fold",
+            fold,
+        ]
+        .map(String::from)
+    };
+    // 6 slices without patient ids: 3 folds of 2; fold 2 is the test set.
+    seglens(&args("2/3").each_ref().map(String::as_str));
+    let split = json(&run.join("split.json"));
+    assert_eq!(split["config"]["test_fold"]["fold"], 1);
+    assert_eq!(split["config"]["test_fold"]["folds"], 3);
+    assert_eq!(split["test"].as_array().unwrap().len(), 2);
+    let _ = std::fs::remove_dir_all(&run);
+    // A fold and a test fraction both asking to be the test set: refused.
+    let mut refused = args("1/3").to_vec();
+    refused.extend(["--test-fraction".to_string(), "0.2".to_string()]);
+    let out = Command::new(env!("CARGO_BIN_EXE_seglens"))
+        .args(&refused)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("a test fold is the test set: the test fraction must be 0"),
+        "{stderr}"
+    );
+    assert!(!run.exists());
+}
+
+#[test]
+fn crossval_scores_every_image_once_with_the_model_of_its_fold() {
+    let data = demo("ct-lungs");
+    let root = scratch("crossval");
+    let runs: Vec<String> = (1..=2)
+        .map(|k| root.join(format!("fold{k}")).display().to_string())
+        .collect();
+    for (k, run) in runs.iter().enumerate() {
+        let fold = format!("{}/2", k + 1);
+        seglens(&[
+            "train",
+            "--data",
+            &data,
+            "--size",
+            "32",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "2",
+            "--out",
+            run,
+            "--backend",
+            "cpu",
+            "--test-fold",
+            &fold,
+        ]);
+    }
+    let out = root.join("cv");
+    let out_s = out.display().to_string();
+    let printed = seglens(&[
+        "crossval",
+        &runs[0],
+        &runs[1],
+        "--out",
+        &out_s,
+        "--backend",
+        "cpu",
+    ]);
+    let stdout = String::from_utf8_lossy(&printed.stdout);
+    assert!(
+        stdout.contains("cross-validation, 2 folds: 6 images"),
+        "{stdout}"
+    );
+    // The demo's 6 slices, each once, with the fold that held it out.
+    let csv = std::fs::read_to_string(out.join("crossval.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 6);
+    let ids: std::collections::BTreeSet<&str> = rows.iter().map(|r| r[2]).collect();
+    assert_eq!(ids.len(), 6);
+    for (k, run) in runs.iter().enumerate() {
+        let test = json(&Path::new(run).join("split.json"))["test"].clone();
+        let in_fold: Vec<&str> = rows
+            .iter()
+            .filter(|r| r[0] == (k + 1).to_string())
+            .map(|r| r[2])
+            .collect();
+        let expected: Vec<&str> = test
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(in_fold, expected, "fold {}", k + 1);
+    }
+    // The pooled mean is the mean over the images' own Dice, whichever model scored them.
+    let cv = json(&out.join("crossval.json"))["crossval"].clone();
+    let dice: Vec<f64> = rows.iter().filter_map(|r| r[5].parse().ok()).collect();
+    let pooled = cv["pooled"]["per_image"]["dice"]["mean"].as_f64();
+    if dice.is_empty() {
+        assert_eq!(pooled, None);
+    } else {
+        let by_hand = dice.iter().sum::<f64>() / dice.len() as f64;
+        assert!(
+            (pooled.unwrap() - by_hand).abs() < 1e-12,
+            "{pooled:?} vs {by_hand}"
+        );
+    }
+    assert_eq!(cv["pooled"]["n_images"], 6);
+    assert_eq!(cv["per_fold"].as_array().unwrap().len(), 2);
+    assert!(out.join("fold-1/report.json").is_file() && out.join("fold-2/per_image.csv").is_file());
+    // One fold alone is no cross-validation: refused, naming the missing fold.
+    let alone = Command::new(env!("CARGO_BIN_EXE_seglens"))
+        .args(["crossval", &runs[0], "--out", &out_s, "--backend", "cpu"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&alone.stderr);
+    assert_eq!(alone.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("folds 2/2 have no run"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
 fn ctrl_c_stops_a_training_saved_and_resumable() {
     use std::io::Read as _;
     let run = scratch("ctrl-c");

@@ -17,12 +17,12 @@ use crate::infer::Predictor;
 
 /// Runs `seglens compare`.
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
-    set_threads(args.scoring.threads);
-    let compute = backend::select(args.scoring.backend).map_err(anyhow::Error::msg)?;
+    set_threads(args.scoring.settings.threads);
+    let compute = backend::select(args.scoring.settings.backend).map_err(anyhow::Error::msg)?;
     eprintln!("device: {}", compute.reason);
     let open = |path: &std::path::Path| {
         Predictor::open(path, args.variant, compute.clone())
-            .map(|p| p.with_tta(args.scoring.tta))
+            .map(|p| p.with_tta(args.scoring.settings.tta))
             .with_context(|| format!("cannot open the model {}", path.display()))
     };
     let (a, b) = (open(&args.model_a)?, open(&args.model_b)?);
@@ -34,13 +34,13 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
             path.display()
         );
     }
-    if args.scoring.tta {
+    if args.scoring.settings.tta {
         eprintln!("{}", super::eval::TTA_LINE);
     }
     prepare_out_dir(&args.out)?;
     let datasets = open_datasets(&args.scoring.data)?;
     let split = load_split(&args.scoring)?;
-    let options = eval_options(&args.scoring, false);
+    let options = eval_options(&args.scoring.settings, false);
     println!(
         "A = {}\nB = {}\n(differences are A − B; intervals are 95% paired-bootstrap; n counts images both models score, both-empty images excluded unless --empty perfect)",
         args.model_a.display(),
@@ -78,7 +78,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
             "split": args.scoring.split,
             "split_set": args.scoring.split_set,
             "options": options,
-            "tta": args.scoring.tta,
+            "tta": args.scoring.settings.tta,
             "skipped": skipped,
             "all": all,
             "datasets": per_dataset,

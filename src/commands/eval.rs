@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use super::progress::{Progress, bar};
 use super::{open_datasets, prepare_out_dir, set_threads, write_json};
 use crate::backend;
-use crate::cli::{EvalArgs, ScoringArgs};
+use crate::cli::{EvalArgs, ScoreSettings, ScoringArgs};
 use crate::data::dataset::Dataset;
 use crate::data::split::{SampleRef, Split};
 use crate::eval::{EvalOptions, evaluate, report};
@@ -18,25 +18,25 @@ pub(super) const TTA_LINE: &str = "flip test-time augmentation: each image is pr
 
 /// Runs `seglens eval` (or `sweep` when `sweep_only`).
 pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
-    set_threads(args.scoring.threads);
-    let compute = backend::select(args.scoring.backend).map_err(anyhow::Error::msg)?;
+    set_threads(args.scoring.settings.threads);
+    let compute = backend::select(args.scoring.settings.backend).map_err(anyhow::Error::msg)?;
     eprintln!("device: {}", compute.reason);
     let predictor = Predictor::open(&args.model, args.variant, compute)
         .with_context(|| format!("cannot open the model {}", args.model.display()))?
-        .with_tta(args.scoring.tta);
+        .with_tta(args.scoring.settings.tta);
     eprintln!(
         "model: {} at {}², {:?}",
         predictor.loaded.meta.architecture_name(),
         predictor.input_size(),
         predictor.loaded.origin
     );
-    if args.scoring.tta {
+    if args.scoring.settings.tta {
         eprintln!("{TTA_LINE}");
     }
     prepare_out_dir(&args.out)?;
     let datasets = open_datasets(&args.scoring.data)?;
     let split = load_split(&args.scoring)?;
-    let options = eval_options(&args.scoring, true);
+    let options = eval_options(&args.scoring.settings, true);
     let mut all = serde_json::Map::new();
     for ds in &datasets {
         let samples = select_samples(ds, split.as_ref(), args.scoring.split_set.as_deref());
@@ -73,22 +73,22 @@ pub fn run(args: EvalArgs, sweep_only: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)?;
     write_json(
         &args.out.join("summary.json"),
-        &serde_json::json!({ "model": args.model, "tta": args.scoring.tta, "datasets": all }),
+        &serde_json::json!({ "model": args.model, "tta": args.scoring.settings.tta, "datasets": all }),
     )?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
 }
 
 /// The evaluation settings the scoring options ask for.
-pub(super) fn eval_options(scoring: &ScoringArgs, sweep: bool) -> EvalOptions {
+pub(super) fn eval_options(settings: &ScoreSettings, sweep: bool) -> EvalOptions {
     EvalOptions {
-        threshold: scoring.threshold,
-        policy: if scoring.empty == "perfect" {
+        threshold: settings.threshold,
+        policy: if settings.empty == "perfect" {
             EmptyPolicy::PerfectScore
         } else {
             EmptyPolicy::Exclude
         },
-        bootstrap: BootstrapConfig::with_seed(scoring.seed),
+        bootstrap: BootstrapConfig::with_seed(settings.seed),
         batch: 4,
         sweep,
     }

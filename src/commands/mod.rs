@@ -2,6 +2,7 @@
 //! (data, train, eval, infer) and prints progress. Shared by nothing but `cli`.
 
 pub mod compare;
+pub mod crossval;
 pub mod eval;
 pub mod predict;
 pub mod progress;

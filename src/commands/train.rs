@@ -202,6 +202,7 @@ fn request_of(args: &TrainArgs) -> NewRunRequest {
         val_fraction: args.val_fraction,
         test_fraction: args.test_fraction,
         grouping,
+        test_fold: args.test_fold,
         test_site: args.test_site.as_ref().map(|site| SiteHoldout {
             pattern: args.site_regex.clone(),
             site: site.clone(),

@@ -438,6 +438,7 @@ pub fn audit(paths: &[PathBuf], options: &AuditOptions) -> AuditReport {
         test_fraction: options.test_fraction,
         grouping,
         test_site: None,
+        test_fold: None,
     };
     let made = |grouping: Grouping, report: &mut AuditReport| match split::make_split(
         &refs,

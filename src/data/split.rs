@@ -106,6 +106,53 @@ pub struct SplitConfig {
     /// must then be 0) and the other sites are split into train and val.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_site: Option<SiteHoldout>,
+    /// Cross-validation: the split units (patients) of each dataset are dealt into
+    /// `folds` folds of near-equal sample counts; fold `fold` is the test set
+    /// (`test_fraction` must then be 0) and the rest is split into train and val.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_fold: Option<TestFold>,
+}
+
+/// One fold of a k-fold cross-validation, as the test set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestFold {
+    /// 0-based fold held out.
+    pub fold: usize,
+    /// Folds in all (at least 2).
+    pub folds: usize,
+}
+
+impl TestFold {
+    /// Parses "K/N" (K counted from 1, as people count folds).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = || format!("expected K/N with 1 ≤ K ≤ N and N ≥ 2 (e.g. 1/5), got {text:?}");
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let (k, n): (usize, usize) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if n < 2 || k == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Self {
+            fold: k - 1,
+            folds: n,
+        })
+    }
+}
+
+/// Deals `units` (already shuffled) into `folds` folds, each unit to the fold with the
+/// fewest samples so far (ties to the lowest), so folds hold near-equal sample counts.
+fn fold_of_units(units: &[Vec<SampleRef>], folds: usize) -> Vec<usize> {
+    let mut sizes = vec![0usize; folds];
+    units
+        .iter()
+        .map(|unit| {
+            let fold = (0..folds).min_by_key(|&f| (sizes[f], f)).unwrap_or(0);
+            sizes[fold] += unit.len();
+            fold
+        })
+        .collect()
 }
 
 impl Default for SplitConfig {
@@ -116,6 +163,7 @@ impl Default for SplitConfig {
             test_fraction: 0.0,
             grouping: Grouping::Default,
             test_site: None,
+            test_fold: None,
         }
     }
 }
@@ -201,6 +249,22 @@ pub fn make_split(samples: &[SampleRef], config: &SplitConfig) -> Result<Split, 
         Some(h) => Some((h.regex()?, h.site.clone())),
         None => None,
     };
+    if let Some(f) = config.test_fold {
+        let problem = if f.folds < 2 || f.fold >= f.folds {
+            Some(format!("fold {} of {} does not exist", f.fold + 1, f.folds))
+        } else if t > 0.0 {
+            Some(format!("the test fraction must be 0, not {t}"))
+        } else if holdout.is_some() {
+            Some("a held-out site is already the test set".to_string())
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(DataError::Invalid(format!(
+                "a test fold is the test set: {problem}"
+            )));
+        }
+    }
     let mut sets: [Vec<SampleRef>; 3] = Default::default();
     let mut samples: Vec<SampleRef> = samples.to_vec();
     if let Some((re, site)) = &holdout {
@@ -250,6 +314,27 @@ pub fn make_split(samples: &[SampleRef], config: &SplitConfig) -> Result<Split, 
         }
         let mut units: Vec<Vec<SampleRef>> = units.into_values().collect();
         SplitMix64::stream(config.seed, &format!("split/{dataset}")).shuffle(&mut units);
+        let mut target_val = target_val;
+        if let Some(f) = config.test_fold {
+            // The fold's units are the test set; val is drawn from the others, as its
+            // fraction of all samples.
+            if units.len() < f.folds {
+                return Err(DataError::Invalid(format!(
+                    "{dataset} has {} split units (patients, volumes or images) for {} folds: some folds would test nothing; use at most {} folds",
+                    units.len(),
+                    f.folds,
+                    units.len()
+                )));
+            }
+            let folds = fold_of_units(&units, f.folds);
+            let (test, rest): (Vec<_>, Vec<_>) = units
+                .into_iter()
+                .zip(folds)
+                .partition(|(_, fold)| *fold == f.fold);
+            sets[2].extend(test.into_iter().flat_map(|(unit, _)| unit));
+            units = rest.into_iter().map(|(unit, _)| unit).collect();
+            target_val = target_val.min(units.iter().map(Vec::len).sum::<usize>());
+        }
         let (mut n_test, mut n_val) = (0, 0);
         for unit in units {
             let set = if n_test < target_test {

@@ -6,6 +6,7 @@
 //! threshold sweep with calibration. No UI types.
 
 pub mod compare;
+pub mod crossval;
 pub mod report;
 
 use std::path::PathBuf;
@@ -277,6 +278,40 @@ pub fn evaluate(
     )?;
     report.tta = predictor.tta;
     Ok((report, results))
+}
+
+/// One report over results that were scored apart (e.g. the folds of a cross-validation,
+/// each by its own model): pooled counts, per-image means and intervals, per patient, as
+/// [`evaluate`] gives them. The sweep and calibration need the probability maps, which the
+/// results do not keep, so this report has neither (`options.sweep` is ignored).
+pub fn pool(
+    options: &EvalOptions,
+    results: &[ImageResult],
+    skipped: Vec<(PathBuf, String)>,
+) -> anyhow::Result<EvalReport> {
+    anyhow::ensure!(!results.is_empty(), "no image results to pool");
+    let mut native = OverlapAccumulator::new(options.policy);
+    let mut model_resolution = OverlapAccumulator::new(options.policy);
+    let mut reference = RepoScoreMeter::default();
+    for r in results {
+        native.push(r.native.confusion);
+        model_resolution.push(r.model_resolution.confusion);
+        reference.update(&r.reference, 1);
+    }
+    let options = EvalOptions {
+        sweep: false,
+        ..options.clone()
+    };
+    summarise(
+        &options,
+        results,
+        skipped,
+        native.report(),
+        model_resolution.report(),
+        reference.average(),
+        SweepAccumulator::new(options.policy),
+        CalibrationAccumulator::new(),
+    )
 }
 
 #[allow(clippy::too_many_arguments)]

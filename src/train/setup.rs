@@ -16,7 +16,7 @@ use crate::convention::{ChannelLayout, InputConvention, Normalisation};
 use crate::data::dataset::{Dataset, mix_samples, open_dataset};
 use crate::data::grouping::Grouping;
 use crate::data::scalar::Modality;
-use crate::data::split::{SiteHoldout, Split, SplitConfig, make_split};
+use crate::data::split::{SiteHoldout, Split, SplitConfig, TestFold, make_split};
 use crate::fsutil::read_json;
 use crate::model::Variant;
 use crate::model::checkpoint::{CheckpointMeta, META_KEY};
@@ -75,6 +75,9 @@ pub struct NewRunRequest {
     /// Leave one site out: this site is the test set.
     #[serde(default)]
     pub test_site: Option<SiteHoldout>,
+    /// Cross-validation: this fold of the patients is the test set.
+    #[serde(default)]
+    pub test_fold: Option<TestFold>,
     /// rot90/flip augmentation.
     pub augment: bool,
     /// Which augmentations, when `augment` is on.
@@ -107,6 +110,7 @@ impl NewRunRequest {
             test_fraction: 0.0,
             grouping: Grouping::Default,
             test_site: None,
+            test_fold: None,
             augment: true,
             augmentation: AugmentationSet::Recipe,
             normalisation: Normalisation::ImageNet,
@@ -193,6 +197,7 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
                 test_fraction: request.test_fraction,
                 grouping: request.grouping.clone(),
                 test_site: request.test_site.clone(),
+                test_fold: request.test_fold,
             };
             make_split(&samples, &config)?
         }

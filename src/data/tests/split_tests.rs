@@ -44,6 +44,7 @@ fn seeded_fractions_and_reproducible() {
         test_fraction: 0.1,
         grouping: Grouping::Default,
         test_site: None,
+        test_fold: None,
     };
     let a = make_split(&all, &c).unwrap();
     assert_eq!((a.train.len(), a.val.len(), a.test.len()), (60, 30, 10));
@@ -217,6 +218,7 @@ fn leave_one_site_out_puts_the_whole_site_in_test() {
         test_fraction: 0.0,
         grouping: Grouping::Default,
         test_site: Some(SiteHoldout::tcga("CS")),
+        test_fold: None,
     };
     let s = make_split(&all, &c).unwrap();
     // 3 sites × 4 patients × 5 slices: the 20 CS slices are the test set.
@@ -310,4 +312,83 @@ fn a_split_is_relocated_to_where_the_data_is_now() {
     );
     assert_eq!(relocated.hash, split.hash, "same file names, same hash");
     assert_eq!(relocated.train.len(), split.train.len());
+}
+
+#[test]
+fn test_folds_partition_the_patients_and_keep_each_on_one_side() {
+    use crate::data::split::TestFold;
+    use std::collections::{BTreeMap, BTreeSet};
+    // 10 patients with 1 to 4 slices each (23 slices).
+    let names = (0..10).flat_map(|p| (0..1 + p % 4).map(move |s| format!("pat{p}_slice{s}")));
+    let all = samples("x", names, None);
+    let patient = |id: &str| id.split('_').next().unwrap_or_default().to_string();
+    let config = |fold: usize| SplitConfig {
+        seed: 3,
+        val_fraction: 0.2,
+        grouping: Grouping::Pattern(r"^(pat\d+)_".into()),
+        test_fold: Some(TestFold { fold, folds: 3 }),
+        ..SplitConfig::default()
+    };
+    let mut tested: BTreeMap<String, usize> = BTreeMap::new();
+    let mut sizes = Vec::new();
+    for fold in 0..3 {
+        let s = make_split(&all, &config(fold)).unwrap();
+        assert_eq!(s.train.len() + s.val.len() + s.test.len(), 23);
+        let side = |set: &[SampleRef]| -> BTreeSet<String> {
+            set.iter().map(|r| patient(&r.id)).collect()
+        };
+        let (train, val, test) = (side(&s.train), side(&s.val), side(&s.test));
+        assert!(train.is_disjoint(&test) && val.is_disjoint(&test) && train.is_disjoint(&val));
+        // Val takes whole patients until it holds 0.2 of all samples (round(4.6) = 5).
+        assert!((5..5 + 4).contains(&s.val.len()), "{}", s.val.len());
+        for id in s.test.iter().map(|r| r.id.clone()) {
+            *tested.entry(id).or_default() += 1;
+        }
+        sizes.push(s.test.len());
+    }
+    // Every sample is tested exactly once over the folds; the folds hold near-equal
+    // numbers of samples (within one patient's 4 slices).
+    assert_eq!(tested.len(), 23);
+    assert!(tested.values().all(|&n| n == 1));
+    assert!(
+        sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 4,
+        "{sizes:?}"
+    );
+    // A fold is the test set: a test fraction on top, or a fold that does not exist, is refused.
+    let err = make_split(
+        &all,
+        &SplitConfig {
+            test_fraction: 0.1,
+            ..config(0)
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("the test fraction must be 0, not 0.1"),
+        "{err}"
+    );
+    let err = make_split(&all, &config(3)).unwrap_err().to_string();
+    assert!(err.contains("fold 4 of 3 does not exist"), "{err}");
+    // More folds than patients would leave folds with nothing to test.
+    let err = make_split(
+        &all,
+        &SplitConfig {
+            test_fold: Some(TestFold { fold: 0, folds: 11 }),
+            ..config(0)
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("x has 10 split units (patients, volumes or images) for 11 folds"),
+        "{err}"
+    );
+    assert_eq!(TestFold::parse("2/5"), Ok(TestFold { fold: 1, folds: 5 }));
+    for bad in ["0/5", "6/5", "1/1", "3", "a/b"] {
+        assert!(
+            TestFold::parse(bad).unwrap_err().contains("expected K/N"),
+            "{bad}"
+        );
+    }
 }

@@ -1,0 +1,115 @@
+//! `seglens crossval`: the runs of one patient-level cross-validation scored fold by fold
+//! and pooled. Writes crossval.json, crossval.csv, the pooled report and fold-K/ reports.
+
+use std::fmt::Write as _;
+
+use anyhow::Context as _;
+
+use super::eval::{TTA_LINE, eval_options, select_samples};
+use super::progress::{Progress, bar};
+use super::{open_datasets, prepare_out_dir, set_threads, write_json};
+use crate::backend;
+use crate::cli::CrossvalArgs;
+use crate::eval::crossval::{FoldRun, check_folds, cross_validate, summary_text};
+use crate::eval::report;
+use crate::infer::Predictor;
+use crate::train::run::files;
+
+/// Runs `seglens crossval`.
+pub fn run(args: CrossvalArgs) -> anyhow::Result<()> {
+    set_threads(args.settings.threads);
+    let runs = args
+        .runs
+        .iter()
+        .map(|dir| FoldRun::read(dir))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let runs = check_folds(runs).map_err(anyhow::Error::msg)?;
+    let compute = backend::select(args.settings.backend).map_err(anyhow::Error::msg)?;
+    eprintln!("device: {}", compute.reason);
+    if args.settings.tta {
+        eprintln!("{TTA_LINE}");
+    }
+    prepare_out_dir(&args.out)?;
+    let data = if args.data.is_empty() {
+        runs[0].dataset_roots()
+    } else {
+        args.data.clone()
+    };
+    anyhow::ensure!(
+        !data.is_empty(),
+        "{} records no dataset folders: give them with --data",
+        runs[0].dir.display()
+    );
+    let datasets = open_datasets(&data)?;
+    let names = runs[0].dataset_names();
+    let all_samples = datasets
+        .iter()
+        .filter(|ds| names.contains(&ds.name))
+        .map(|ds| ds.samples().len())
+        .sum();
+    let open_model = |run: &FoldRun| {
+        let path = run.dir.join(files::BEST);
+        Predictor::open(&path, None, compute.clone())
+            .map(|p| p.with_tta(args.settings.tta))
+            .with_context(|| format!("cannot open the model {}", path.display()))
+    };
+    let samples_of = |run: &FoldRun| {
+        datasets
+            .iter()
+            .flat_map(|ds| select_samples(ds, Some(&run.split), Some("test")))
+            .collect()
+    };
+    let options = eval_options(&args.settings, true);
+    let mut progress = Progress::default();
+    let (cv, folds) = cross_validate(
+        &runs,
+        &open_model,
+        &samples_of,
+        all_samples,
+        &options,
+        &mut |fold, done, total| {
+            progress.update(&format!(
+                "fold {fold} {} {done}/{total}",
+                bar(done, total, 20)
+            ));
+        },
+    )?;
+    progress.line("");
+    for f in &folds {
+        report::write_all(
+            &args.out.join(format!("fold-{}", f.fold)),
+            &f.report,
+            &f.images,
+        )?;
+    }
+    let images: Vec<_> = folds
+        .iter()
+        .flat_map(|f| f.images.iter().cloned())
+        .collect();
+    report::write_all(&args.out, &cv.pooled, &images)?;
+    let mut csv = String::from("fold,dataset,id,group,gt_foreground,dice,iou\n");
+    let o = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
+    for f in &folds {
+        for r in &f.images {
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{},{},{}",
+                f.fold,
+                r.dataset,
+                r.id,
+                r.group.clone().unwrap_or_default(),
+                r.gt_foreground,
+                o(r.native.dice),
+                o(r.native.iou)
+            );
+        }
+    }
+    crate::fsutil::write_atomic(&args.out.join("crossval.csv"), csv.as_bytes())?;
+    write_json(
+        &args.out.join("crossval.json"),
+        &serde_json::json!({ "tta": args.settings.tta, "crossval": cv }),
+    )?;
+    print!("{}", summary_text(&cv));
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
