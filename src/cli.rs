@@ -143,7 +143,7 @@ pub struct TrainArgs {
     /// Base learning rate (default 0.01 for sgd, 0.001 for adamw).
     #[arg(long)]
     pub lr: Option<f64>,
-    /// Fraction of samples (or patient groups) for validation, which picks the best epoch.
+    /// Fraction of all samples for validation, which picks the best epoch; whole patients are taken until it is reached, so it may be exceeded by up to one patient. With --test-fold it comes out of the other folds.
     #[arg(long, default_value_t = 0.3)]
     pub val_fraction: f64,
     /// Fraction held out for testing; the headline is reported on it (recommended, e.g. 0.15).
@@ -159,7 +159,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub test_site: Option<String>,
     /// Cross-validation: K/N deals each dataset's patients (or images, without grouping) into N folds of near-equal size and holds fold K (from 1) out as the test set; run K = 1..N with the same seed for a patient-level cross-validation. Needs --test-fraction 0.
-    #[arg(long, value_name = "K/N", value_parser = crate::data::split::TestFold::parse, conflicts_with = "test_site")]
+    #[arg(long, value_name = "K/N", value_parser = crate::data::split::TestFold::parse, conflicts_with_all = ["test_site", "split"])]
     pub test_fold: Option<crate::data::split::TestFold>,
     /// Regular expression whose first capture group is a file stem's site (default: the TCGA institution code)
     #[arg(long, default_value = crate::data::split::TCGA_SITE_PATTERN)]

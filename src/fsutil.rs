@@ -53,6 +53,14 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<
     serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
 }
 
+/// Reads a number that may have been NaN when written: JSON has no NaN, so serde_json
+/// writes it as `null`, which then reads back as NaN instead of failing (a validation set
+/// without foreground has an undefined per-image Dice, and its run must still resume).
+pub fn f64_or_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    use serde::Deserialize as _;
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -493,7 +493,28 @@ fn crossval_scores_every_image_once_with_the_model_of_its_fold() {
         .expect("runs");
     let stderr = String::from_utf8_lossy(&alone.stderr);
     assert_eq!(alone.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("folds 2/2 have no run"), "{stderr}");
+    assert!(stderr.contains("fold 2/2 has no run"), "{stderr}");
+    // A run folder as --out would lose its report: refused, the run untouched.
+    let report = std::fs::read(Path::new(&runs[0]).join("report.json")).unwrap();
+    let into_run = Command::new(env!("CARGO_BIN_EXE_seglens"))
+        .args([
+            "crossval",
+            &runs[0],
+            &runs[1],
+            "--out",
+            &runs[0],
+            "--backend",
+            "cpu",
+        ])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&into_run.stderr);
+    assert_eq!(into_run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is a training run folder"), "{stderr}");
+    assert_eq!(
+        std::fs::read(Path::new(&runs[0]).join("report.json")).unwrap(),
+        report
+    );
     let _ = std::fs::remove_dir_all(&root);
 }
 

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use std::path::Path;
+
 use anyhow::Context as _;
 
 use super::eval::{TTA_LINE, eval_options, select_samples};
@@ -29,6 +31,7 @@ pub fn run(args: CrossvalArgs) -> anyhow::Result<()> {
     if args.settings.tta {
         eprintln!("{TTA_LINE}");
     }
+    refuse_run_folder_as_out(&args.out, &runs)?;
     prepare_out_dir(&args.out)?;
     let data = if args.data.is_empty() {
         runs[0].dataset_roots()
@@ -42,11 +45,22 @@ pub fn run(args: CrossvalArgs) -> anyhow::Result<()> {
     );
     let datasets = open_datasets(&data)?;
     let names = runs[0].dataset_names();
-    let all_samples = datasets
+    let absent: Vec<&str> = names
+        .iter()
+        .filter(|name| !datasets.iter().any(|ds| &&ds.name == name))
+        .map(String::as_str)
+        .collect();
+    anyhow::ensure!(
+        absent.is_empty(),
+        "the runs were trained on {} but no --data folder is named {}: give every dataset of the runs (a split names its datasets by folder name)",
+        names.join(" + "),
+        absent.join(" or ")
+    );
+    let all_samples: Vec<_> = datasets
         .iter()
         .filter(|ds| names.contains(&ds.name))
-        .map(|ds| ds.samples().len())
-        .sum();
+        .flat_map(|ds| ds.samples())
+        .collect();
     let open_model = |run: &FoldRun| {
         let path = run.dir.join(files::BEST);
         Predictor::open(&path, None, compute.clone())
@@ -65,7 +79,7 @@ pub fn run(args: CrossvalArgs) -> anyhow::Result<()> {
         &runs,
         &open_model,
         &samples_of,
-        all_samples,
+        &all_samples,
         &options,
         &mut |fold, done, total| {
             progress.update(&format!(
@@ -75,6 +89,7 @@ pub fn run(args: CrossvalArgs) -> anyhow::Result<()> {
         },
     )?;
     progress.line("");
+    remove_stale_fold_reports(&args.out, cv.folds);
     for f in &folds {
         report::write_all(
             &args.out.join(format!("fold-{}", f.fold)),
@@ -112,4 +127,36 @@ pub fn run(args: CrossvalArgs) -> anyhow::Result<()> {
     print!("{}", summary_text(&cv));
     eprintln!("wrote {}", args.out.display());
     Ok(())
+}
+
+/// An --out that is one of the runs (or any run folder) would have its report replaced.
+fn refuse_run_folder_as_out(out: &Path, runs: &[FoldRun]) -> anyhow::Result<()> {
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    anyhow::ensure!(
+        !runs.iter().any(|r| same(&r.dir, out)) && !out.join(files::CONFIG).exists(),
+        "--out {} is a training run folder: its report.json would be replaced; choose another folder",
+        out.display()
+    );
+    Ok(())
+}
+
+/// Removes `fold-K/` reports an earlier cross-validation with more folds left in `out`,
+/// so no stale fold sits beside this one's (only folders holding a report, our output).
+fn remove_stale_fold_reports(out: &Path, folds: usize) {
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stale = name
+            .strip_prefix("fold-")
+            .and_then(|k| k.parse::<usize>().ok())
+            .is_some_and(|k| k > folds);
+        if stale && entry.path().join("report.json").is_file() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }

@@ -318,6 +318,12 @@ pub fn make_split(samples: &[SampleRef], config: &SplitConfig) -> Result<Split, 
         if let Some(f) = config.test_fold {
             // The fold's units are the test set; val is drawn from the others, as its
             // fraction of all samples.
+            if units.len() < 2 {
+                return Err(DataError::Invalid(format!(
+                    "{dataset} has {} split unit (patient, volume or image): it cannot be cross-validated",
+                    units.len()
+                )));
+            }
             if units.len() < f.folds {
                 return Err(DataError::Invalid(format!(
                     "{dataset} has {} split units (patients, volumes or images) for {} folds: some folds would test nothing; use at most {} folds",

@@ -11,10 +11,11 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use super::{EvalOptions, EvalReport, ImageResult, evaluate, pool};
+use crate::data::grouping::Grouping;
 use crate::data::split::{SampleRef, Split, TestFold};
 use crate::fsutil::read_json;
 use crate::infer::Predictor;
-use crate::metrics::{GroupedMeanCi, Mean, MeanCi, grouped_mean_ci, mean};
+use crate::metrics::{GroupedMeanCi, Mean, MeanCi, grouped_mean_ci, mean, mean_ci};
 use crate::train::run::{RunConfig, RunState, files};
 
 /// One run of a cross-validation, read from its folder.
@@ -63,6 +64,28 @@ impl FoldRun {
     /// Dataset names as the run recorded them.
     pub fn dataset_names(&self) -> Vec<String> {
         self.recorded_datasets("name").map(String::from).collect()
+    }
+
+    /// Datasets as the run recorded them, with their pair counts ("lgg: 326 pairs").
+    fn dataset_contents(&self) -> Vec<String> {
+        self.recorded_datasets("name")
+            .zip(self.recorded_pairs())
+            .map(|(name, pairs)| match pairs {
+                Some(n) => format!("{name}: {n} pairs"),
+                None => name.to_string(),
+            })
+            .collect()
+    }
+
+    fn recorded_pairs(&self) -> impl Iterator<Item = Option<u64>> + '_ {
+        self.config
+            .data
+            .get("datasets")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|d| d.get("name").is_some_and(serde_json::Value::is_string))
+            .map(|d| d.get("pairs").and_then(serde_json::Value::as_u64))
     }
 
     /// Dataset folders as the run recorded them.
@@ -117,8 +140,12 @@ pub fn check_folds(mut runs: Vec<FoldRun>) -> Result<Vec<FoldRun>, String> {
         .collect();
     if !missing.is_empty() {
         return Err(format!(
-            "folds {} have no run: without them some patients are never tested (train them with --test-fold and the same settings)",
-            missing.join(", ")
+            "{} {} {} no run: without {} some patients are never tested (train {} with --test-fold and the same settings)",
+            if missing.len() == 1 { "fold" } else { "folds" },
+            missing.join(", "),
+            if missing.len() == 1 { "has" } else { "have" },
+            if missing.len() == 1 { "it" } else { "them" },
+            if missing.len() == 1 { "it" } else { "them" },
         ));
     }
     let first = &runs[0];
@@ -127,14 +154,16 @@ pub fn check_folds(mut runs: Vec<FoldRun>) -> Result<Vec<FoldRun>, String> {
         ..r.split.config.clone()
     };
     for r in &runs[1..] {
-        if split_settings(r) != split_settings(first) {
+        let differing = differing_fields(&split_settings(first), &split_settings(r));
+        if !differing.is_empty() {
             return Err(format!(
-                "{} and {} were split with different settings (seed, fractions or grouping): their folds would overlap and miss patients",
+                "{} and {} were split with different settings ({}): the folds of one cross-validation come from one split",
                 show(first),
-                show(r)
+                show(r),
+                differing.join(", ")
             ));
         }
-        let differing = differing_fields(&first.config.train, &r.config.train);
+        let differing = differing_fields(&recipe(first), &recipe(r));
         if !differing.is_empty() {
             return Err(format!(
                 "{} and {} were trained with different settings ({}): a cross-validation scores one recipe",
@@ -143,13 +172,13 @@ pub fn check_folds(mut runs: Vec<FoldRun>) -> Result<Vec<FoldRun>, String> {
                 differing.join(", ")
             ));
         }
-        if r.dataset_names() != first.dataset_names() {
+        if r.dataset_contents() != first.dataset_contents() {
             return Err(format!(
-                "{} and {} were trained on different datasets ({} and {})",
+                "{} and {} were trained on different data ({} and {}): their folds do not partition one dataset",
                 show(first),
                 show(r),
-                first.dataset_names().join(" + "),
-                r.dataset_names().join(" + ")
+                first.dataset_contents().join(" + "),
+                r.dataset_contents().join(" + ")
             ));
         }
     }
@@ -168,6 +197,15 @@ pub fn check_folds(mut runs: Vec<FoldRun>) -> Result<Vec<FoldRun>, String> {
         }
     }
     Ok(runs)
+}
+
+/// A run's training settings that make its recipe: all but how often it saved.
+fn recipe(run: &FoldRun) -> serde_json::Value {
+    let mut value = serde_json::to_value(&run.config.train).unwrap_or_default();
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove("save_every_steps");
+    }
+    value
 }
 
 /// The top-level fields in which two serialised values differ (e.g. "epochs").
@@ -216,6 +254,12 @@ pub struct FoldResult {
 pub struct CrossValReport {
     /// Folds in all.
     pub folds: usize,
+    /// Whether the predictions were flip test-time augmented.
+    pub tta: bool,
+    /// Whether the split kept each patient in one fold; without grouping, slices of one
+    /// patient may be in several folds, and a model may have trained on its test
+    /// patients' other slices.
+    pub grouped_by_patient: bool,
     /// Each fold's result, in fold order.
     pub per_fold: Vec<FoldResult>,
     /// Every image of every fold, scored by its fold's model, in one report.
@@ -223,11 +267,27 @@ pub struct CrossValReport {
     /// Dice per patient (each patient's images averaged first), with an interval over
     /// patients; the headline to trust, since a patient's slices are not independent.
     pub per_patient: Option<GroupedMeanCi<String>>,
+    /// Dice per image of each dataset, when the runs trained on several (a MIX).
+    pub per_dataset: Vec<DatasetDice>,
     /// The mean over folds of each fold's mean Dice per image (folds weigh the same).
     pub mean_of_fold_dice: Mean,
-    /// Samples of the data that no fold's test set holds (the data grew since the split,
-    /// say); they are not scored.
-    pub not_in_any_fold: usize,
+    /// Samples of the data that no fold's test set holds ("dataset/id"), e.g. added since
+    /// the runs were split: no model was tested on them.
+    pub untested: Vec<String>,
+    /// Test samples of the folds that are not in the data any more ("dataset/id"): they
+    /// could not be scored.
+    pub missing: Vec<String>,
+}
+
+/// One dataset's share of a MIX cross-validation.
+#[derive(Clone, Debug, Serialize)]
+pub struct DatasetDice {
+    /// Dataset name.
+    pub dataset: String,
+    /// Dice per image.
+    pub dice: MeanCi,
+    /// Dice on its images with foreground.
+    pub positive_dice: Option<MeanCi>,
 }
 
 /// One fold's own evaluation (with its threshold sweep), as `eval` writes it.
@@ -241,30 +301,36 @@ pub struct FoldEvaluation {
     pub images: Vec<ImageResult>,
 }
 
-/// Scores each fold's best model on its test set. `samples_of(run)` gives the run's test
-/// samples as found in the data; `progress(fold, done, total)` is called as it goes.
+/// Scores each fold's best model on its test set. `data` is every sample of the runs'
+/// datasets as found now; `samples_of(run)` gives the run's test samples among them (with
+/// the split's patients); `progress(fold, done, total)` is called as it goes. Every model
+/// is opened before any is scored, so a broken one fails at once.
 pub fn cross_validate(
     runs: &[FoldRun],
     open_model: &dyn Fn(&FoldRun) -> anyhow::Result<Predictor>,
     samples_of: &dyn Fn(&FoldRun) -> Vec<SampleRef>,
-    all_samples: usize,
+    data: &[SampleRef],
     options: &EvalOptions,
     progress: &mut dyn FnMut(usize, usize, usize),
 ) -> anyhow::Result<(CrossValReport, Vec<FoldEvaluation>)> {
+    let predictors = runs
+        .iter()
+        .map(open_model)
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut per_fold = Vec::new();
     let mut fold_reports = Vec::new();
     let mut all_results = Vec::new();
     let mut all_skipped = Vec::new();
-    for run in runs {
+    for (run, predictor) in runs.iter().zip(&predictors) {
         let fold = run.fold.fold + 1;
         let samples = samples_of(run);
         anyhow::ensure!(
             !samples.is_empty(),
-            "none of fold {fold}'s test samples ({} in its split) are in the data",
-            run.split.test.len()
+            "none of fold {fold}'s test samples ({} in the split of {}) are in the data",
+            run.split.test.len(),
+            run.dir.display()
         );
-        let predictor = open_model(run)?;
-        let (report, images) = evaluate(&predictor, &samples, options, &mut |done, total| {
+        let (report, images) = evaluate(predictor, &samples, options, &mut |done, total| {
             progress(fold, done, total);
         })?;
         let test_patients: BTreeSet<String> =
@@ -289,7 +355,8 @@ pub fn cross_validate(
             images,
         });
     }
-    let pooled = pool(options, &all_results, all_skipped)?;
+    let mut pooled = pool(options, &all_results, all_skipped)?;
+    pooled.tta = predictors.iter().any(|p| p.tta);
     let per_patient = if all_results.iter().all(|r| r.group.is_some()) {
         let items = all_results
             .iter()
@@ -298,18 +365,69 @@ pub fn cross_validate(
     } else {
         None
     };
-    let tested: usize = runs.iter().map(|r| r.split.test.len()).sum();
+    let (untested, missing) = coverage(runs, data);
     Ok((
         CrossValReport {
             folds: runs.first().map_or(0, |r| r.fold.folds),
+            tta: pooled.tta,
+            grouped_by_patient: runs
+                .first()
+                .is_some_and(|r| r.split.config.grouping != Grouping::None),
             mean_of_fold_dice: mean(per_fold.iter().map(|f| f.dice.mean)),
+            per_dataset: per_dataset_dice(&all_results, options)?,
             per_fold,
             pooled,
             per_patient,
-            not_in_any_fold: all_samples.saturating_sub(tested),
+            untested,
+            missing,
         },
         fold_reports,
     ))
+}
+
+/// Which samples of the data no fold tests, and which test samples the data lacks.
+fn coverage(runs: &[FoldRun], data: &[SampleRef]) -> (Vec<String>, Vec<String>) {
+    let key = |s: &SampleRef| format!("{}/{}", s.dataset, s.id);
+    let in_data: BTreeSet<String> = data.iter().map(key).collect();
+    let tested: BTreeSet<String> = runs
+        .iter()
+        .flat_map(|r| r.split.test.iter().map(key))
+        .collect();
+    (
+        in_data.difference(&tested).cloned().collect(),
+        tested.difference(&in_data).cloned().collect(),
+    )
+}
+
+/// Dice per image of each dataset, when the results hold several.
+fn per_dataset_dice(
+    results: &[ImageResult],
+    options: &EvalOptions,
+) -> anyhow::Result<Vec<DatasetDice>> {
+    let names: BTreeSet<&str> = results.iter().map(|r| r.dataset.as_str()).collect();
+    if names.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let b = &options.bootstrap;
+    names
+        .into_iter()
+        .map(|name| {
+            let of = || results.iter().filter(move |r| r.dataset == name);
+            let positive: Vec<Option<f64>> = of()
+                .filter(|r| r.gt_foreground > 0.0)
+                .map(|r| r.native.dice)
+                .collect();
+            Ok(DatasetDice {
+                dataset: name.to_string(),
+                dice: mean_ci(of().map(|r| r.native.dice), b).map_err(anyhow::Error::msg)?,
+                positive_dice: if positive.is_empty() {
+                    None
+                } else {
+                    Some(mean_ci(positive, b).map_err(anyhow::Error::msg)?)
+                },
+            })
+        })
+        .collect()
 }
 
 /// A plain-text summary for the terminal: one line per fold, then the pooled report and
@@ -322,41 +440,71 @@ pub fn summary_text(report: &CrossValReport) -> String {
         _ => "undefined".into(),
     };
     let o = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.4}"));
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut s = String::new();
     let patients = report
         .per_patient
         .as_ref()
-        .map(|p| format!(" of {} patients", p.groups.len()))
+        .map(|p| format!(" of {}", count(p.groups.len(), "patient", "patients")))
         .unwrap_or_default();
     let _ = writeln!(
         s,
-        "cross-validation, {} folds: {} images{patients}, each scored by the fold model that never trained or selected on it",
-        report.folds, report.pooled.n_images
+        "cross-validation, {} folds: {}{patients}, each scored by the model of the fold that held it out{}",
+        report.folds,
+        count(report.pooled.n_images, "image", "images"),
+        if report.tta {
+            " (flip test-time augmentation on)"
+        } else {
+            ""
+        }
     );
+    if !report.grouped_by_patient {
+        let _ = writeln!(
+            s,
+            "  warning: the runs were split without patient grouping: slices of one patient may lie in several folds, so a fold's model may have trained on its test patients' other slices"
+        );
+    }
     for f in &report.per_fold {
         let _ = writeln!(
             s,
-            "  fold {}: {} images{}, Dice/img {}, foreground slices {}, accuracy {} vs all-background {}, best epoch {} ({})",
+            "  fold {}: {}{}, Dice/img {}, foreground slices {}, accuracy {} vs all-background {}, best epoch {} ({})",
             f.fold,
-            f.n_images,
+            count(f.n_images, "image", "images"),
             if f.test_patients.is_empty() {
                 String::new()
             } else {
-                format!(" of {} patients", f.test_patients.len())
+                format!(
+                    " of {}",
+                    count(f.test_patients.len(), "patient", "patients")
+                )
             },
             ci(&f.dice),
             f.positive_dice.as_ref().map_or_else(|| "-".into(), ci),
             o(f.pooled_accuracy),
             o(f.all_background_accuracy),
-            f.best_epoch.map_or_else(|| "-".into(), |e| e.to_string()),
+            f.best_epoch
+                .map_or_else(|| "unknown (no state.json)".into(), |e| e.to_string()),
             f.run.display()
         );
     }
+    let m = &report.mean_of_fold_dice;
     let _ = writeln!(
         s,
-        "  mean of the folds' Dice/img: {} (folds weigh the same)",
-        o(report.mean_of_fold_dice.value)
+        "  mean of the folds' Dice/img: {} (folds weigh the same; {} of {} folds defined)",
+        o(m.value),
+        m.n,
+        m.n + m.n_excluded
     );
+    for d in &report.per_dataset {
+        let _ = writeln!(
+            s,
+            "  {}: Dice/img {}, foreground slices {}",
+            d.dataset,
+            ci(&d.dice),
+            d.positive_dice.as_ref().map_or_else(|| "-".into(), ci)
+        );
+    }
     if let Some(p) = &report.per_patient {
         let _ = writeln!(
             s,
@@ -365,11 +513,42 @@ pub fn summary_text(report: &CrossValReport) -> String {
             super::report::few_values_warning(p.overall.n)
         );
     }
-    if report.not_in_any_fold > 0 {
+    let listed = |items: &[String]| {
+        let mut text = items.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+        if items.len() > 3 {
+            text.push_str(", …");
+        }
+        text
+    };
+    if !report.untested.is_empty() {
         let _ = writeln!(
             s,
-            "  note: {} samples of the data are in no fold's test set (added since the runs were split?) and are not scored",
-            report.not_in_any_fold
+            "  warning: {} of the data {} in no fold's test set and {} not scored ({}): the data differ from the runs'",
+            count(report.untested.len(), "sample", "samples"),
+            if report.untested.len() == 1 {
+                "is"
+            } else {
+                "are"
+            },
+            if report.untested.len() == 1 {
+                "was"
+            } else {
+                "were"
+            },
+            listed(&report.untested)
+        );
+    }
+    if !report.missing.is_empty() {
+        let _ = writeln!(
+            s,
+            "  warning: {} of the folds' test sets {} not in the data and could not be scored ({})",
+            count(report.missing.len(), "sample", "samples"),
+            if report.missing.len() == 1 {
+                "is"
+            } else {
+                "are"
+            },
+            listed(&report.missing)
         );
     }
     s.push_str(&super::report::summary_text(
@@ -419,7 +598,7 @@ mod tests {
             split: make_split(&samples(), &config).unwrap(),
             config: RunConfig {
                 train,
-                data: serde_json::json!({ "datasets": [{ "name": "x", "root": "/data/x" }] }),
+                data: serde_json::json!({ "datasets": [{ "name": "x", "root": "/data/x", "pairs": 18 }] }),
             },
             state: None,
         }
@@ -442,10 +621,37 @@ mod tests {
     }
 
     #[test]
+    fn how_often_a_run_saved_is_no_part_of_its_recipe() {
+        let mut saved_often = fold_run(1, 2, 7, 5);
+        saved_often.config.train.save_every_steps = 20;
+        assert!(check_folds(vec![fold_run(0, 2, 7, 5), saved_often]).is_ok());
+    }
+
+    #[test]
+    fn samples_no_fold_tests_and_tests_the_data_lacks_are_listed() {
+        let runs = check_folds(vec![
+            fold_run(0, 3, 7, 5),
+            fold_run(1, 3, 7, 5),
+            fold_run(2, 3, 7, 5),
+        ])
+        .unwrap();
+        let mut data = samples();
+        assert_eq!(coverage(&runs, &data), (Vec::new(), Vec::new()));
+        // A patient added since the split, and a slice removed.
+        let mut added = data[0].clone();
+        added.id = "pat9_slice0".into();
+        let removed = data.remove(3);
+        data.push(added);
+        let (untested, missing) = coverage(&runs, &data);
+        assert_eq!(untested, ["x/pat9_slice0"]);
+        assert_eq!(missing, [format!("x/{}", removed.id)]);
+    }
+
+    #[test]
     fn runs_that_are_not_one_cross_validation_are_refused_with_the_reason() {
         let err = |runs: Vec<FoldRun>| check_folds(runs).unwrap_err();
         let missing = err(vec![fold_run(0, 3, 7, 5), fold_run(2, 3, 7, 5)]);
-        assert!(missing.starts_with("folds 2/3 have no run"), "{missing}");
+        assert!(missing.starts_with("fold 2/3 has no run"), "{missing}");
         let twice = err(vec![fold_run(0, 2, 7, 5), fold_run(0, 2, 7, 5)]);
         assert_eq!(twice, "fold 1 of 2 is given twice: runs/cv1 and runs/cv1");
         let counts = err(vec![fold_run(0, 2, 7, 5), fold_run(1, 3, 7, 5)]);
@@ -454,7 +660,10 @@ mod tests {
             "{counts}"
         );
         let seeds = err(vec![fold_run(0, 2, 7, 5), fold_run(1, 2, 8, 5)]);
-        assert!(seeds.contains("split with different settings"), "{seeds}");
+        assert!(
+            seeds.contains("split with different settings (seed)"),
+            "{seeds}"
+        );
         let recipe = err(vec![fold_run(0, 2, 7, 5), fold_run(1, 2, 7, 6)]);
         assert!(
             recipe.contains("trained with different settings (epochs)"),
@@ -463,7 +672,15 @@ mod tests {
         let mut other_data = fold_run(1, 2, 7, 5);
         other_data.config.data = serde_json::json!({ "datasets": [{ "name": "y" }] });
         let data = err(vec![fold_run(0, 2, 7, 5), other_data]);
-        assert!(data.contains("different datasets (x and y)"), "{data}");
+        assert!(
+            data.contains("different data (x: 18 pairs and y)"),
+            "{data}"
+        );
+        // Same name, other content: a dataset that gained a patient between the runs.
+        let mut grown = fold_run(1, 2, 7, 5);
+        grown.config.data = serde_json::json!({ "datasets": [{ "name": "x", "pairs": 20 }] });
+        let data = err(vec![fold_run(0, 2, 7, 5), grown]);
+        assert!(data.contains("(x: 18 pairs and x: 20 pairs)"), "{data}");
         assert_eq!(err(Vec::new()), "no runs given");
     }
 }

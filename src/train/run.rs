@@ -129,21 +129,28 @@ pub struct EpochRecord {
     /// 0-based epoch.
     pub epoch: usize,
     /// Mean training loss.
+    #[serde(deserialize_with = "crate::fsutil::f64_or_nan")]
     pub train_loss: f64,
     /// Mean validation loss.
+    #[serde(deserialize_with = "crate::fsutil::f64_or_nan")]
     pub val_loss: f64,
     /// Pooled validation IoU at 0.5.
+    #[serde(deserialize_with = "crate::fsutil::f64_or_nan")]
     pub val_iou: f64,
     /// Pooled validation Dice at 0.5.
+    #[serde(deserialize_with = "crate::fsutil::f64_or_nan")]
     pub val_dice: f64,
     /// Mean per-image validation Dice (both-empty images excluded).
+    #[serde(deserialize_with = "crate::fsutil::f64_or_nan")]
     pub val_dice_per_image: f64,
     /// Pooled validation IoU of each dataset (by name), when the validation set has several.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub val_iou_per_dataset: Vec<(String, f64)>,
     /// Learning rate of the epoch's last step.
+    #[serde(deserialize_with = "crate::fsutil::f64_or_nan")]
     pub lr: f64,
     /// Wall seconds of the epoch (training and validation).
+    #[serde(deserialize_with = "crate::fsutil::f64_or_nan")]
     pub seconds: f64,
 }
 
@@ -153,11 +160,13 @@ pub struct RunState {
     /// Next global step to run.
     pub next_step: usize,
     /// Sum of the current epoch's step losses so far.
+    #[serde(deserialize_with = "crate::fsutil::f64_or_nan")]
     pub epoch_loss_sum: f64,
     /// Steps counted in `epoch_loss_sum`.
     pub epoch_loss_steps: usize,
     /// Best selection score so far: pooled val IoU, or the mean of per-dataset val IoU
     /// (the configuration's [`Selection`]).
+    #[serde(deserialize_with = "crate::fsutil::f64_or_nan")]
     pub best_val_iou: f64,
     /// Epoch of that best.
     pub best_epoch: Option<usize>,

@@ -214,4 +214,33 @@ mod tests {
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn a_state_with_an_undefined_score_reads_back() {
+        // A validation set without foreground gives an undefined (NaN) per-image Dice,
+        // which JSON stores as null; the run must still resume.
+        let record = EpochRecord {
+            epoch: 0,
+            train_loss: 1.2,
+            val_loss: 1.1,
+            val_iou: 0.0,
+            val_dice: 0.0,
+            val_dice_per_image: f64::NAN,
+            val_iou_per_dataset: Vec::new(),
+            lr: 0.001,
+            seconds: 3.0,
+        };
+        let state = RunState {
+            next_step: 4,
+            best_val_iou: f64::NAN,
+            best_epoch: Some(0),
+            history: vec![record],
+            ..RunState::default()
+        };
+        let json = serde_json::to_string(&state).unwrap();
+        assert!(json.contains("\"val_dice_per_image\":null"), "{json}");
+        let back: RunState = serde_json::from_str(&json).unwrap();
+        assert!(back.history[0].val_dice_per_image.is_nan() && back.best_val_iou.is_nan());
+        assert_eq!((back.next_step, back.history[0].train_loss), (4, 1.2));
+    }
 }
