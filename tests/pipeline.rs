@@ -484,6 +484,32 @@ fn crossval_scores_every_image_once_with_the_model_of_its_fold() {
         );
     }
     assert_eq!(cv["pooled"]["n_images"], 6);
+    // The pooled threshold sweep adds the folds' counts threshold by threshold, and at 0.5
+    // it counts what the pooled report counts.
+    let sweep = &cv["pooled"]["sweep"];
+    assert_eq!(sweep["n_images"], 6);
+    assert_eq!(
+        sweep["per_threshold"][9]["pooled"]["confusion"],
+        cv["pooled"]["native"]["pooled"]["confusion"]
+    );
+    let folds: Vec<serde_json::Value> = (1..=2)
+        .map(|k| json(&out.join(format!("fold-{k}/report.json")))["report"]["sweep"].clone())
+        .collect();
+    for t in [0, 9, 18] {
+        for field in ["tp", "fp", "fn_", "tn"] {
+            let count = |s: &serde_json::Value| {
+                s["per_threshold"][t]["pooled"]["confusion"][field]
+                    .as_u64()
+                    .unwrap()
+            };
+            assert_eq!(
+                count(sweep),
+                count(&folds[0]) + count(&folds[1]),
+                "{t} {field}"
+            );
+        }
+    }
+    assert!(cv["pooled"]["calibration"]["n_pixels"].as_u64().unwrap() > 0);
     assert_eq!(cv["per_fold"].as_array().unwrap().len(), 2);
     assert!(out.join("fold-1/report.json").is_file() && out.join("fold-2/per_image.csv").is_file());
     // One fold alone is no cross-validation: refused, naming the missing fold.

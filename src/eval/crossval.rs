@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::Serialize;
 
-use super::{EvalOptions, EvalReport, ImageResult, evaluate, pool};
+use super::{EvalOptions, EvalReport, ImageResult, ScoredImages, score_images};
 use crate::data::grouping::Grouping;
 use crate::data::split::{SampleRef, Split, TestFold};
 use crate::fsutil::read_json;
@@ -231,9 +231,9 @@ pub struct FoldResult {
     pub fold: usize,
     /// The run folder.
     pub run: PathBuf,
-    /// Best epoch (from 1) and its selection score on the fold's validation set.
+    /// Best epoch (from 1), chosen on the fold's validation set.
     pub best_epoch: Option<usize>,
-    /// The selection score of the best epoch.
+    /// The best epoch's selection score on the fold's validation set.
     pub selection_score: Option<f64>,
     /// The patients (groups) of its test set, when known.
     pub test_patients: Vec<String>,
@@ -243,7 +243,7 @@ pub struct FoldResult {
     pub dice: MeanCi,
     /// Dice on the images whose ground truth has foreground.
     pub positive_dice: Option<MeanCi>,
-    /// Pixel accuracy, pooled, and what all-background scores on the same images.
+    /// Pixel accuracy, pooled over the fold's pixels.
     pub pooled_accuracy: Option<f64>,
     /// Pixel accuracy of an all-background prediction on the fold's images.
     pub all_background_accuracy: Option<f64>,
@@ -319,8 +319,7 @@ pub fn cross_validate(
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut per_fold = Vec::new();
     let mut fold_reports = Vec::new();
-    let mut all_results = Vec::new();
-    let mut all_skipped = Vec::new();
+    let mut all: Option<ScoredImages> = None;
     for (run, predictor) in runs.iter().zip(&predictors) {
         let fold = run.fold.fold + 1;
         let samples = samples_of(run);
@@ -330,11 +329,15 @@ pub fn cross_validate(
             run.split.test.len(),
             run.dir.display()
         );
-        let (report, images) = evaluate(predictor, &samples, options, &mut |done, total| {
+        let scored = score_images(predictor, &samples, options, &mut |done, total| {
             progress(fold, done, total);
         })?;
-        let test_patients: BTreeSet<String> =
-            images.iter().filter_map(|r| r.group.clone()).collect();
+        let report = scored.summarise(options)?;
+        let test_patients: BTreeSet<String> = scored
+            .results
+            .iter()
+            .filter_map(|r| r.group.clone())
+            .collect();
         per_fold.push(FoldResult {
             fold,
             run: run.dir.clone(),
@@ -347,16 +350,19 @@ pub fn cross_validate(
             pooled_accuracy: report.native.pooled.accuracy,
             all_background_accuracy: report.all_background_accuracy,
         });
-        all_results.extend(images.iter().cloned());
-        all_skipped.extend(report.skipped.iter().cloned());
         fold_reports.push(FoldEvaluation {
             fold,
             report,
-            images,
+            images: scored.results.clone(),
         });
+        match &mut all {
+            Some(all) => all.extend(scored),
+            None => all = Some(scored),
+        }
     }
-    let mut pooled = pool(options, &all_results, all_skipped)?;
-    pooled.tta = predictors.iter().any(|p| p.tta);
+    let all = all.ok_or_else(|| anyhow::anyhow!("no runs to score"))?;
+    let pooled = all.summarise(options)?;
+    let all_results = &all.results;
     let per_patient = if all_results.iter().all(|r| r.group.is_some()) {
         let items = all_results
             .iter()
@@ -374,7 +380,7 @@ pub fn cross_validate(
                 .first()
                 .is_some_and(|r| r.split.config.grouping != Grouping::None),
             mean_of_fold_dice: mean(per_fold.iter().map(|f| f.dice.mean)),
-            per_dataset: per_dataset_dice(&all_results, options)?,
+            per_dataset: per_dataset_dice(all_results, options)?,
             per_fold,
             pooled,
             per_patient,

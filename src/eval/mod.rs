@@ -147,14 +147,80 @@ pub fn evaluate(
     options: &EvalOptions,
     progress: &mut dyn FnMut(usize, usize),
 ) -> anyhow::Result<(EvalReport, Vec<ImageResult>)> {
+    let scored = score_images(predictor, samples, options, progress)?;
+    let report = scored.summarise(options)?;
+    Ok((report, scored.results))
+}
+
+/// Images scored, before they are summarised into a report: what is needed to put
+/// several scorings together (the folds of a cross-validation, each by its own model)
+/// into one report, threshold sweep and calibration included.
+#[derive(Clone, Debug)]
+pub struct ScoredImages {
+    /// Each image's results.
+    pub results: Vec<ImageResult>,
+    /// Files that could not be used, with the reason.
+    pub skipped: Vec<(PathBuf, String)>,
+    /// Threshold sweep counts (native resolution), when the options asked for a sweep.
+    pub sweep: SweepAccumulator,
+    /// Calibration sums (native resolution), when the options asked for a sweep.
+    pub calibration: CalibrationAccumulator,
+    /// Whether the predictions were flip test-time augmented.
+    pub tta: bool,
+}
+
+impl ScoredImages {
+    /// Adds another scoring's images (scored under the same options).
+    pub fn extend(&mut self, other: Self) {
+        self.results.extend(other.results);
+        self.skipped.extend(other.skipped);
+        for counts in other.sweep.per_image() {
+            self.sweep.push_counts(*counts);
+        }
+        self.calibration.merge(&other.calibration);
+        self.tta |= other.tta;
+    }
+
+    /// The report: pooled counts, per-image means with intervals, per patient, the
+    /// reference mode and, when `options.sweep`, the sweep and calibration.
+    pub fn summarise(&self, options: &EvalOptions) -> anyhow::Result<EvalReport> {
+        anyhow::ensure!(!self.results.is_empty(), "no image results to summarise");
+        let mut native = OverlapAccumulator::new(options.policy);
+        let mut model_resolution = OverlapAccumulator::new(options.policy);
+        let mut reference = RepoScoreMeter::default();
+        for r in &self.results {
+            native.push(r.native.confusion);
+            model_resolution.push(r.model_resolution.confusion);
+            reference.update(&r.reference, 1);
+        }
+        let mut report = summarise(
+            options,
+            &self.results,
+            self.skipped.clone(),
+            native.report(),
+            model_resolution.report(),
+            reference.average(),
+            &self.sweep,
+            &self.calibration,
+        )?;
+        report.tta = self.tta;
+        Ok(report)
+    }
+}
+
+/// Scores `predictor` on `samples`, image by image; `progress(done, total)` is called as
+/// it goes. Errors when no image could be scored.
+pub fn score_images(
+    predictor: &Predictor,
+    samples: &[SampleRef],
+    options: &EvalOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> anyhow::Result<ScoredImages> {
     let convention = predictor.loaded.meta.input.clone();
     let mut results = Vec::new();
     let mut skipped = Vec::new();
-    let mut native_acc = OverlapAccumulator::new(options.policy);
-    let mut model_acc = OverlapAccumulator::new(options.policy);
     let mut sweep = SweepAccumulator::new(options.policy);
     let mut calibration = CalibrationAccumulator::new();
-    let mut reference = RepoScoreMeter::default();
     let mut done = 0;
     let volumes = VolumeCache::for_threads();
     for chunk in samples.chunks(options.batch.max(1)) {
@@ -227,9 +293,6 @@ pub fn evaluate(
                 None => None,
             };
             let reference_score = repo_iou_score(&logits, &model_gt).map_err(anyhow::Error::msg)?;
-            reference.update(&reference_score, 1);
-            native_acc.push(native.confusion);
-            model_acc.push(model_res.confusion);
             if options.sweep {
                 sweep.push(&native_probs, gt).map_err(anyhow::Error::msg)?;
                 calibration
@@ -266,52 +329,13 @@ pub fn evaluate(
             .collect::<Vec<_>>()
             .join("\n  ")
     );
-    let mut report = summarise(
-        options,
-        results.as_slice(),
-        skipped,
-        native_acc.report(),
-        model_acc.report(),
-        reference.average(),
-        sweep,
-        calibration,
-    )?;
-    report.tta = predictor.tta;
-    Ok((report, results))
-}
-
-/// One report over results that were scored apart (e.g. the folds of a cross-validation,
-/// each by its own model): pooled counts, per-image means and intervals, per patient, as
-/// [`evaluate`] gives them. The sweep and calibration need the probability maps, which the
-/// results do not keep, so this report has neither (`options.sweep` is ignored).
-pub fn pool(
-    options: &EvalOptions,
-    results: &[ImageResult],
-    skipped: Vec<(PathBuf, String)>,
-) -> anyhow::Result<EvalReport> {
-    anyhow::ensure!(!results.is_empty(), "no image results to pool");
-    let mut native = OverlapAccumulator::new(options.policy);
-    let mut model_resolution = OverlapAccumulator::new(options.policy);
-    let mut reference = RepoScoreMeter::default();
-    for r in results {
-        native.push(r.native.confusion);
-        model_resolution.push(r.model_resolution.confusion);
-        reference.update(&r.reference, 1);
-    }
-    let options = EvalOptions {
-        sweep: false,
-        ..options.clone()
-    };
-    summarise(
-        &options,
+    Ok(ScoredImages {
         results,
         skipped,
-        native.report(),
-        model_resolution.report(),
-        reference.average(),
-        SweepAccumulator::new(options.policy),
-        CalibrationAccumulator::new(),
-    )
+        sweep,
+        calibration,
+        tta: predictor.tta,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -322,8 +346,8 @@ fn summarise(
     native: OverlapReport,
     model_resolution: OverlapReport,
     reference_mode: Option<RepoIouScore>,
-    sweep: SweepAccumulator,
-    calibration: CalibrationAccumulator,
+    sweep: &SweepAccumulator,
+    calibration: &CalibrationAccumulator,
 ) -> anyhow::Result<EvalReport> {
     let b = &options.bootstrap;
     let ci = |f: &dyn Fn(&ImageResult) -> Option<f64>| {
