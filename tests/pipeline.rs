@@ -445,6 +445,11 @@ fn crossval_scores_every_image_once_with_the_model_of_its_fold() {
         stdout.contains("cross-validation, 2 folds: 6 images"),
         "{stdout}"
     );
+    // The demo's CT names carry no patient id: every slice was its own unit, and it says so.
+    assert!(
+        stdout.contains("warning: 6 of 6 images have no patient id"),
+        "{stdout}"
+    );
     // The demo's 6 slices, each once, with the fold that held it out.
     let csv = std::fs::read_to_string(out.join("crossval.csv")).unwrap();
     let rows: Vec<Vec<&str>> = csv
@@ -474,15 +479,13 @@ fn crossval_scores_every_image_once_with_the_model_of_its_fold() {
     let cv = json(&out.join("crossval.json"))["crossval"].clone();
     let dice: Vec<f64> = rows.iter().filter_map(|r| r[5].parse().ok()).collect();
     let pooled = cv["pooled"]["per_image"]["dice"]["mean"].as_f64();
-    if dice.is_empty() {
-        assert_eq!(pooled, None);
-    } else {
-        let by_hand = dice.iter().sum::<f64>() / dice.len() as f64;
-        assert!(
-            (pooled.unwrap() - by_hand).abs() < 1e-12,
-            "{pooled:?} vs {by_hand}"
-        );
-    }
+    // Every slice has lungs, so every Dice is defined (0 when nothing is predicted).
+    assert_eq!(dice.len(), 6);
+    let by_hand = dice.iter().sum::<f64>() / dice.len() as f64;
+    assert!(
+        (pooled.unwrap() - by_hand).abs() < 1e-12,
+        "{pooled:?} vs {by_hand}"
+    );
     assert_eq!(cv["pooled"]["n_images"], 6);
     // The pooled threshold sweep adds the folds' counts threshold by threshold, and at 0.5
     // it counts what the pooled report counts.
@@ -509,7 +512,11 @@ fn crossval_scores_every_image_once_with_the_model_of_its_fold() {
             );
         }
     }
-    assert!(cv["pooled"]["calibration"]["n_pixels"].as_u64().unwrap() > 0);
+    let pixels = |v: &serde_json::Value| v["calibration"]["n_pixels"].as_u64().unwrap();
+    let fold_pixels: Vec<u64> = (1..=2)
+        .map(|k| pixels(&json(&out.join(format!("fold-{k}/report.json")))["report"]))
+        .collect();
+    assert_eq!(pixels(&cv["pooled"]), fold_pixels[0] + fold_pixels[1]);
     assert_eq!(cv["per_fold"].as_array().unwrap().len(), 2);
     assert!(out.join("fold-1/report.json").is_file() && out.join("fold-2/per_image.csv").is_file());
     // One fold alone is no cross-validation: refused, naming the missing fold.
@@ -541,6 +548,112 @@ fn crossval_scores_every_image_once_with_the_model_of_its_fold() {
         std::fs::read(Path::new(&runs[0]).join("report.json")).unwrap(),
         report
     );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn crossval_with_patients_tests_each_patient_in_one_fold() {
+    // Four patients of three slices: the two demo MR patients and a renamed copy of each.
+    let root = scratch("crossval-patients");
+    let data = root.join("lgg4");
+    let demo_dir = PathBuf::from(demo("mri-lgg"));
+    for sub in ["images", "masks"] {
+        std::fs::create_dir_all(data.join(sub)).unwrap();
+        for entry in std::fs::read_dir(demo_dir.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            std::fs::copy(&path, data.join(sub).join(&name)).unwrap();
+            let copy = name
+                .replace("DU_6404", "DU_0001")
+                .replace("HT_A5RC", "HT_0002");
+            std::fs::copy(&path, data.join(sub).join(copy)).unwrap();
+        }
+    }
+    let data_s = data.display().to_string();
+    let runs: Vec<String> = (1..=2)
+        .map(|k| root.join(format!("fold{k}")).display().to_string())
+        .collect();
+    for (k, run) in runs.iter().enumerate() {
+        let fold = format!("{}/2", k + 1);
+        seglens(&[
+            "train",
+            "--data",
+            &data_s,
+            "--size",
+            "32",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "2",
+            "--out",
+            run,
+            "--backend",
+            "cpu",
+            "--test-fold",
+            &fold,
+            "--normalisation",
+            "per-image",
+            // Validation takes whole patients until 0.2 of 12 slices: one patient of 3.
+            "--val-fraction",
+            "0.2",
+        ]);
+    }
+    let out = root.join("cv").display().to_string();
+    let printed = seglens(&[
+        "crossval",
+        &runs[0],
+        &runs[1],
+        "--out",
+        &out,
+        "--backend",
+        "cpu",
+    ]);
+    let stdout = String::from_utf8_lossy(&printed.stdout);
+    assert!(
+        stdout.contains("cross-validation, 2 folds: 12 images of 4 patients"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("no patient id"), "{stdout}");
+    let cv = json(&Path::new(&out).join("crossval.json"))["crossval"].clone();
+    let fold_patients: Vec<Vec<&str>> = cv["per_fold"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            f["test_patients"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap())
+                .collect()
+        })
+        .collect();
+    // Two patients a fold, none in both: all four tested once.
+    assert_eq!(fold_patients[0].len(), 2, "{fold_patients:?}");
+    assert_eq!(fold_patients[1].len(), 2, "{fold_patients:?}");
+    assert!(
+        fold_patients[0]
+            .iter()
+            .all(|p| !fold_patients[1].contains(p))
+    );
+    let patients = &cv["per_patient"];
+    let keys: Vec<&str> = patients["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "lgg4/TCGA_DU_0001",
+            "lgg4/TCGA_DU_6404",
+            "lgg4/TCGA_HT_0002",
+            "lgg4/TCGA_HT_A5RC"
+        ]
+    );
+    let n = |field: &str| patients["overall"][field].as_u64().unwrap();
+    assert_eq!(n("n") + n("n_excluded"), 4);
     let _ = std::fs::remove_dir_all(&root);
 }
 

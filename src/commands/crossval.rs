@@ -43,7 +43,13 @@ pub fn run(args: CrossvalArgs) -> anyhow::Result<()> {
         "{} records no dataset folders: give them with --data",
         runs[0].dir.display()
     );
-    let datasets = open_datasets(&data)?;
+    let datasets = open_datasets(&data).with_context(|| {
+        if args.data.is_empty() {
+            "the runs' recorded data folders cannot be opened: give them with --data if they moved"
+        } else {
+            "cannot open --data"
+        }
+    })?;
     let names = runs[0].dataset_names();
     let absent: Vec<&str> = names
         .iter()
@@ -70,6 +76,7 @@ pub fn run(args: CrossvalArgs) -> anyhow::Result<()> {
     let samples_of = |run: &FoldRun| {
         datasets
             .iter()
+            .filter(|ds| names.contains(&ds.name))
             .flat_map(|ds| select_samples(ds, Some(&run.split), Some("test")))
             .collect()
     };

@@ -11,7 +11,6 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use super::{EvalOptions, EvalReport, ImageResult, ScoredImages, score_images};
-use crate::data::grouping::Grouping;
 use crate::data::split::{SampleRef, Split, TestFold};
 use crate::fsutil::read_json;
 use crate::infer::Predictor;
@@ -109,10 +108,21 @@ impl FoldRun {
 /// each fold exactly once, the same split settings apart from the fold, the same training
 /// settings and data, and test sets that do not overlap. Returns the runs in fold order.
 pub fn check_folds(mut runs: Vec<FoldRun>) -> Result<Vec<FoldRun>, String> {
+    check_fold_numbers(&mut runs)?;
+    check_same_experiment(&runs)?;
+    check_disjoint_tests(&runs)?;
+    Ok(runs)
+}
+
+fn show(run: &FoldRun) -> String {
+    run.dir.display().to_string()
+}
+
+/// One N for all, each fold 1…N exactly once; sorts the runs by fold.
+fn check_fold_numbers(runs: &mut [FoldRun]) -> Result<(), String> {
     let Some(folds) = runs.first().map(|r| r.fold.folds) else {
         return Err("no runs given".into());
     };
-    let show = |r: &FoldRun| r.dir.display().to_string();
     if let Some(other) = runs.iter().find(|r| r.fold.folds != folds) {
         return Err(format!(
             "{} has {} folds and {} has {}: the runs must come from one cross-validation",
@@ -123,32 +133,38 @@ pub fn check_folds(mut runs: Vec<FoldRun>) -> Result<Vec<FoldRun>, String> {
         ));
     }
     runs.sort_by_key(|r| r.fold.fold);
-    for pair in runs.windows(2) {
-        if pair[0].fold.fold == pair[1].fold.fold {
-            return Err(format!(
-                "fold {} of {folds} is given twice: {} and {}",
-                pair[0].fold.fold + 1,
-                show(&pair[0]),
-                show(&pair[1])
-            ));
-        }
+    if let Some(pair) = runs.windows(2).find(|p| p[0].fold.fold == p[1].fold.fold) {
+        return Err(format!(
+            "fold {}/{folds} is given twice: {} and {}",
+            pair[0].fold.fold + 1,
+            show(&pair[0]),
+            show(&pair[1])
+        ));
     }
     let present: BTreeSet<usize> = runs.iter().map(|r| r.fold.fold).collect();
     let missing: Vec<String> = (0..folds)
         .filter(|f| !present.contains(f))
         .map(|f| format!("{}/{folds}", f + 1))
         .collect();
-    if !missing.is_empty() {
-        return Err(format!(
-            "{} {} {} no run: without {} some patients are never tested (train {} with --test-fold and the same settings)",
-            if missing.len() == 1 { "fold" } else { "folds" },
-            missing.join(", "),
-            if missing.len() == 1 { "has" } else { "have" },
-            if missing.len() == 1 { "it" } else { "them" },
-            if missing.len() == 1 { "it" } else { "them" },
-        ));
+    if missing.is_empty() {
+        return Ok(());
     }
-    let first = &runs[0];
+    let one = missing.len() == 1;
+    Err(format!(
+        "{} {} {} no run: without {} some patients are never tested (train {} with --test-fold and the same settings)",
+        if one { "fold" } else { "folds" },
+        missing.join(", "),
+        if one { "has" } else { "have" },
+        if one { "it" } else { "them" },
+        if one { "it" } else { "them" },
+    ))
+}
+
+/// The same split settings (but the fold), training recipe and data in every run.
+fn check_same_experiment(runs: &[FoldRun]) -> Result<(), String> {
+    let Some(first) = runs.first() else {
+        return Ok(());
+    };
     let split_settings = |r: &FoldRun| crate::data::split::SplitConfig {
         test_fold: None,
         ..r.split.config.clone()
@@ -182,8 +198,13 @@ pub fn check_folds(mut runs: Vec<FoldRun>) -> Result<Vec<FoldRun>, String> {
             ));
         }
     }
+    Ok(())
+}
+
+/// No sample in two folds' test sets.
+fn check_disjoint_tests(runs: &[FoldRun]) -> Result<(), String> {
     let mut tested_by: BTreeMap<(&str, &str), &FoldRun> = BTreeMap::new();
-    for r in &runs {
+    for r in runs {
         for s in &r.split.test {
             if let Some(other) = tested_by.insert((&s.dataset, &s.id), r) {
                 return Err(format!(
@@ -196,7 +217,7 @@ pub fn check_folds(mut runs: Vec<FoldRun>) -> Result<Vec<FoldRun>, String> {
             }
         }
     }
-    Ok(runs)
+    Ok(())
 }
 
 /// A run's training settings that make its recipe: all but how often it saved.
@@ -231,11 +252,16 @@ pub struct FoldResult {
     pub fold: usize,
     /// The run folder.
     pub run: PathBuf,
+    /// Epochs the run trained, of those it was configured for; a run stopped early is
+    /// scored as it is, and said to be.
+    pub epochs_trained: usize,
+    /// Epochs it was configured for.
+    pub epochs: usize,
     /// Best epoch (from 1), chosen on the fold's validation set.
     pub best_epoch: Option<usize>,
     /// The best epoch's selection score on the fold's validation set.
     pub selection_score: Option<f64>,
-    /// The patients (groups) of its test set, when known.
+    /// The patients of its test set ("dataset/patient"), when known.
     pub test_patients: Vec<String>,
     /// Images scored.
     pub n_images: usize,
@@ -256,10 +282,10 @@ pub struct CrossValReport {
     pub folds: usize,
     /// Whether the predictions were flip test-time augmented.
     pub tta: bool,
-    /// Whether the split kept each patient in one fold; without grouping, slices of one
-    /// patient may be in several folds, and a model may have trained on its test
-    /// patients' other slices.
-    pub grouped_by_patient: bool,
+    /// Images without a patient id (no grouping, or names the grouping found none in):
+    /// each was its own split unit, so slices of one patient may lie in several folds and
+    /// a fold's model may have trained on its test patients' other slices.
+    pub images_without_patient: usize,
     /// Each fold's result, in fold order.
     pub per_fold: Vec<FoldResult>,
     /// Every image of every fold, scored by its fold's model, in one report.
@@ -331,16 +357,19 @@ pub fn cross_validate(
         );
         let scored = score_images(predictor, &samples, options, &mut |done, total| {
             progress(fold, done, total);
-        })?;
+        })
+        .with_context(|| format!("fold {fold} ({})", run.dir.display()))?;
         let report = scored.summarise(options)?;
         let test_patients: BTreeSet<String> = scored
             .results
             .iter()
-            .filter_map(|r| r.group.clone())
+            .filter_map(|r| Some(format!("{}/{}", r.dataset, r.group.as_ref()?)))
             .collect();
         per_fold.push(FoldResult {
             fold,
             run: run.dir.clone(),
+            epochs_trained: run.state.as_ref().map_or(0, |s| s.history.len()),
+            epochs: run.config.train.epochs,
             best_epoch: run.state.as_ref().and_then(|s| s.best_epoch).map(|e| e + 1),
             selection_score: run.state.as_ref().map(|s| s.best_val_iou),
             test_patients: test_patients.into_iter().collect(),
@@ -364,9 +393,13 @@ pub fn cross_validate(
     let pooled = all.summarise(options)?;
     let all_results = &all.results;
     let per_patient = if all_results.iter().all(|r| r.group.is_some()) {
-        let items = all_results
-            .iter()
-            .map(|r| (r.group.clone().unwrap_or_default(), r.native.dice));
+        // Keyed with the dataset: two datasets of a MIX may use the same patient codes.
+        let items = all_results.iter().map(|r| {
+            (
+                format!("{}/{}", r.dataset, r.group.clone().unwrap_or_default()),
+                r.native.dice,
+            )
+        });
         Some(grouped_mean_ci(items, &options.bootstrap).map_err(anyhow::Error::msg)?)
     } else {
         None
@@ -376,9 +409,7 @@ pub fn cross_validate(
         CrossValReport {
             folds: runs.first().map_or(0, |r| r.fold.folds),
             tta: pooled.tta,
-            grouped_by_patient: runs
-                .first()
-                .is_some_and(|r| r.split.config.grouping != Grouping::None),
+            images_without_patient: all_results.iter().filter(|r| r.group.is_none()).count(),
             mean_of_fold_dice: mean(per_fold.iter().map(|f| f.dice.mean)),
             per_dataset: per_dataset_dice(all_results, options)?,
             per_fold,
@@ -436,27 +467,44 @@ fn per_dataset_dice(
         .collect()
 }
 
-/// A plain-text summary for the terminal: one line per fold, then the pooled report and
-/// the per-patient mean.
+/// A plain-text summary for the terminal: what the result rests on (with warnings), one
+/// line per fold and per dataset, then the pooled report (per patient included).
 pub fn summary_text(report: &CrossValReport) -> String {
-    use std::fmt::Write as _;
-    let ci = |m: &MeanCi| match (m.mean, m.lo, m.hi) {
+    let mut s = headline(report);
+    s.push_str(&warnings(report));
+    s.push_str(&fold_lines(report));
+    s.push_str(&super::report::summary_text(
+        &report.pooled,
+        "all folds pooled",
+    ));
+    s
+}
+
+fn ci(m: &MeanCi) -> String {
+    match (m.mean, m.lo, m.hi) {
         (Some(v), Some(lo), Some(hi)) => format!("{v:.3} [{lo:.3}, {hi:.3}]"),
         (Some(v), _, _) => format!("{v:.3}"),
         _ => "undefined".into(),
-    };
-    let o = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.4}"));
-    let count =
-        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    let mut s = String::new();
+    }
+}
+
+fn opt4(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.4}"))
+}
+
+/// "1 image", "3 images".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn headline(report: &CrossValReport) -> String {
     let patients = report
         .per_patient
         .as_ref()
         .map(|p| format!(" of {}", count(p.groups.len(), "patient", "patients")))
         .unwrap_or_default();
-    let _ = writeln!(
-        s,
-        "cross-validation, {} folds: {}{patients}, each scored by the model of the fold that held it out{}",
+    format!(
+        "cross-validation, {} folds: {}{patients}, each scored by the model of the fold that held it out{}\n",
         report.folds,
         count(report.pooled.n_images, "image", "images"),
         if report.tta {
@@ -464,59 +512,33 @@ pub fn summary_text(report: &CrossValReport) -> String {
         } else {
             ""
         }
-    );
-    if !report.grouped_by_patient {
+    )
+}
+
+/// What would make the result mean less than it seems.
+fn warnings(report: &CrossValReport) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    if report.images_without_patient > 0 {
         let _ = writeln!(
             s,
-            "  warning: the runs were split without patient grouping: slices of one patient may lie in several folds, so a fold's model may have trained on its test patients' other slices"
+            "  warning: {} of {} have no patient id, so each was its own split unit: slices of one patient may lie in several folds, and a fold's model may have trained on its test patients' other slices",
+            report.images_without_patient,
+            count(report.pooled.n_images, "image", "images"),
         );
     }
-    for f in &report.per_fold {
+    for f in report
+        .per_fold
+        .iter()
+        .filter(|f| f.epochs_trained < f.epochs)
+    {
         let _ = writeln!(
             s,
-            "  fold {}: {}{}, Dice/img {}, foreground slices {}, accuracy {} vs all-background {}, best epoch {} ({})",
+            "  warning: the run of fold {} ({}) stopped after {} of {} epochs; it is scored as it is",
             f.fold,
-            count(f.n_images, "image", "images"),
-            if f.test_patients.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " of {}",
-                    count(f.test_patients.len(), "patient", "patients")
-                )
-            },
-            ci(&f.dice),
-            f.positive_dice.as_ref().map_or_else(|| "-".into(), ci),
-            o(f.pooled_accuracy),
-            o(f.all_background_accuracy),
-            f.best_epoch
-                .map_or_else(|| "unknown (no state.json)".into(), |e| e.to_string()),
-            f.run.display()
-        );
-    }
-    let m = &report.mean_of_fold_dice;
-    let _ = writeln!(
-        s,
-        "  mean of the folds' Dice/img: {} (folds weigh the same; {} of {} folds defined)",
-        o(m.value),
-        m.n,
-        m.n + m.n_excluded
-    );
-    for d in &report.per_dataset {
-        let _ = writeln!(
-            s,
-            "  {}: Dice/img {}, foreground slices {}",
-            d.dataset,
-            ci(&d.dice),
-            d.positive_dice.as_ref().map_or_else(|| "-".into(), ci)
-        );
-    }
-    if let Some(p) = &report.per_patient {
-        let _ = writeln!(
-            s,
-            "per patient (each patient's slices averaged first; the interval resamples patients): Dice {}{}",
-            ci(&p.overall),
-            super::report::few_values_warning(p.overall.n)
+            f.run.display(),
+            f.epochs_trained,
+            f.epochs
         );
     }
     let listed = |items: &[String]| {
@@ -527,20 +549,13 @@ pub fn summary_text(report: &CrossValReport) -> String {
         text
     };
     if !report.untested.is_empty() {
+        let one = report.untested.len() == 1;
         let _ = writeln!(
             s,
             "  warning: {} of the data {} in no fold's test set and {} not scored ({}): the data differ from the runs'",
             count(report.untested.len(), "sample", "samples"),
-            if report.untested.len() == 1 {
-                "is"
-            } else {
-                "are"
-            },
-            if report.untested.len() == 1 {
-                "was"
-            } else {
-                "were"
-            },
+            if one { "is" } else { "are" },
+            if one { "was" } else { "were" },
             listed(&report.untested)
         );
     }
@@ -557,10 +572,53 @@ pub fn summary_text(report: &CrossValReport) -> String {
             listed(&report.missing)
         );
     }
-    s.push_str(&super::report::summary_text(
-        &report.pooled,
-        "all folds pooled",
-    ));
+    s
+}
+
+/// One line per fold, the mean over folds, and one line per dataset of a MIX.
+fn fold_lines(report: &CrossValReport) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    for f in &report.per_fold {
+        let _ = writeln!(
+            s,
+            "  fold {}: {}{}, Dice/img {}, foreground slices {}, accuracy {} vs all-background {}, best epoch {} ({})",
+            f.fold,
+            count(f.n_images, "image", "images"),
+            if f.test_patients.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " of {}",
+                    count(f.test_patients.len(), "patient", "patients")
+                )
+            },
+            ci(&f.dice),
+            f.positive_dice.as_ref().map_or_else(|| "-".into(), ci),
+            opt4(f.pooled_accuracy),
+            opt4(f.all_background_accuracy),
+            f.best_epoch
+                .map_or_else(|| "unknown (no state.json)".into(), |e| e.to_string()),
+            f.run.display()
+        );
+    }
+    let m = &report.mean_of_fold_dice;
+    let _ = writeln!(
+        s,
+        "  mean of the folds' Dice/img: {} (folds weigh the same; {} of {} folds defined)",
+        opt4(m.value),
+        m.n,
+        m.n + m.n_excluded
+    );
+    for d in &report.per_dataset {
+        let _ = writeln!(
+            s,
+            "  {}: Dice/img {}, foreground slices {}",
+            d.dataset,
+            ci(&d.dice),
+            d.positive_dice.as_ref().map_or_else(|| "-".into(), ci)
+        );
+    }
     s
 }
 
@@ -659,7 +717,7 @@ mod tests {
         let missing = err(vec![fold_run(0, 3, 7, 5), fold_run(2, 3, 7, 5)]);
         assert!(missing.starts_with("fold 2/3 has no run"), "{missing}");
         let twice = err(vec![fold_run(0, 2, 7, 5), fold_run(0, 2, 7, 5)]);
-        assert_eq!(twice, "fold 1 of 2 is given twice: runs/cv1 and runs/cv1");
+        assert_eq!(twice, "fold 1/2 is given twice: runs/cv1 and runs/cv1");
         let counts = err(vec![fold_run(0, 2, 7, 5), fold_run(1, 3, 7, 5)]);
         assert!(
             counts.contains("runs/cv1 has 2 folds and runs/cv2 has 3"),
@@ -688,5 +746,17 @@ mod tests {
         let data = err(vec![fold_run(0, 2, 7, 5), grown]);
         assert!(data.contains("(x: 18 pairs and x: 20 pairs)"), "{data}");
         assert_eq!(err(Vec::new()), "no runs given");
+        // A sample in two folds' test sets: the runs did not split the same data.
+        let mut overlapping = fold_run(1, 2, 7, 5);
+        let stray = fold_run(0, 2, 7, 5).split.test[0].clone();
+        overlapping.split.test.push(stray.clone());
+        let both = err(vec![fold_run(0, 2, 7, 5), overlapping]);
+        assert_eq!(
+            both,
+            format!(
+                "x {} is in the test sets of both runs/cv1 and runs/cv2: the runs' data differ",
+                stray.id
+            )
+        );
     }
 }

@@ -374,9 +374,13 @@ fn summarise(
         per_image
     };
     let per_patient_dice = if results.iter().all(|r| r.group.is_some()) {
-        let items = results
-            .iter()
-            .map(|r| (r.group.clone().unwrap_or_default(), r.native.dice));
+        // Keyed with the dataset: two datasets of a MIX may use the same patient codes.
+        let items = results.iter().map(|r| {
+            (
+                (r.dataset.clone(), r.group.clone().unwrap_or_default()),
+                r.native.dice,
+            )
+        });
         Some(
             grouped_mean_ci(items, b)
                 .map_err(anyhow::Error::msg)?

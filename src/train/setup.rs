@@ -206,6 +206,8 @@ pub fn plan_run(request: &NewRunRequest) -> anyhow::Result<PlannedRun> {
     // cannot start, and a half-made run folder would only confuse a later one.
     let why = if request.test_site.is_some() {
         " (the held-out site may hold nearly every sample)"
+    } else if request.test_fold.is_some() {
+        " (with --test-fold K/N, one fold is the test set and validation takes --val-fraction of all samples from the others, in whole patients: lower --val-fraction or use more folds)"
     } else {
         " (a split keeps each patient, and each volume, on one side: few of them leave little to share out)"
     };
