@@ -8,6 +8,8 @@
 pub mod compare;
 pub mod crossval;
 pub mod report;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 use std::path::PathBuf;
 
@@ -125,6 +127,10 @@ pub struct EvalReport {
     pub per_image: Summary,
     /// Dice mean over patients (each patient's images averaged first), when groups are known.
     pub per_patient_dice: Option<MeanCi>,
+    /// The same over each patient's images whose GT has foreground (lesion-bearing
+    /// slices), when groups are known: the lesion Dice with patients, not slices, as the
+    /// unit. A patient without such slices is left out (counted in `n_excluded`).
+    pub per_patient_positive_dice: Option<MeanCi>,
     /// Dice per image over the images whose GT is not empty (lesion-bearing slices), with
     /// its 95% interval; `None` when every GT is empty. False alarms on empty slices are
     /// counted separately (`native.n_false_alarm`).
@@ -373,22 +379,29 @@ fn summarise(
     } else {
         per_image
     };
-    let per_patient_dice = if results.iter().all(|r| r.group.is_some()) {
-        // Keyed with the dataset: two datasets of a MIX may use the same patient codes.
+    // Keyed with the dataset: two datasets of a MIX may use the same patient codes. On
+    // lesion-bearing slices only, an image without foreground counts as undefined, so a
+    // patient without any is left out rather than scored.
+    let per_patient = |lesions_only: bool| -> anyhow::Result<Option<MeanCi>> {
+        if !results.iter().all(|r| r.group.is_some()) {
+            return Ok(None);
+        }
         let items = results.iter().map(|r| {
-            (
-                (r.dataset.clone(), r.group.clone().unwrap_or_default()),
-                r.native.dice,
-            )
+            let key = (r.dataset.clone(), r.group.clone().unwrap_or_default());
+            let dice = r
+                .native
+                .dice
+                .filter(|_| !lesions_only || r.gt_foreground > 0.0);
+            (key, dice)
         });
-        Some(
+        Ok(Some(
             grouped_mean_ci(items, b)
                 .map_err(anyhow::Error::msg)?
                 .overall,
-        )
-    } else {
-        None
+        ))
     };
+    let per_patient_dice = per_patient(false)?;
+    let per_patient_positive_dice = per_patient(true)?;
     let positive: Vec<Option<f64>> = results
         .iter()
         .filter(|r| r.gt_foreground > 0.0)
@@ -410,9 +423,50 @@ fn summarise(
         model_resolution,
         per_image,
         per_patient_dice,
+        per_patient_positive_dice,
         all_background_accuracy,
         reference_mode,
         sweep: options.sweep.then(|| sweep.report()),
         calibration: options.sweep.then(|| calibration.report()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::test_support::result;
+
+    #[test]
+    fn per_patient_lesion_dice_averages_each_patients_lesion_slices_first() {
+        // p1: lesion slices at Dice 1.0 and 0.5, and an empty slice with a false alarm
+        // (Dice 0): all images 0.5, lesion slices 0.75. p2: one lesion slice at 0.5 → 0.5.
+        // p3: only an empty slice with a false alarm: no lesion slice, left out.
+        let scored = ScoredImages {
+            results: vec![
+                result("a", Some("p1"), 10, 0, 0, 90),
+                result("b", Some("p1"), 5, 5, 5, 85),
+                result("c", Some("p1"), 0, 1, 0, 99),
+                result("d", Some("p2"), 5, 5, 5, 85),
+                result("e", Some("p3"), 0, 2, 0, 98),
+            ],
+            skipped: Vec::new(),
+            sweep: SweepAccumulator::new(EmptyPolicy::Exclude),
+            calibration: CalibrationAccumulator::new(),
+            tta: false,
+        };
+        let options = EvalOptions {
+            sweep: false,
+            ..EvalOptions::default()
+        };
+        let report = scored.summarise(&options).unwrap();
+        let all = report.per_patient_dice.unwrap();
+        // (0.5 + 0.5 + 0.0) / 3 patients.
+        assert!((all.mean.unwrap() - 1.0 / 3.0).abs() < 1e-12, "{all:?}");
+        let lesions = report.per_patient_positive_dice.unwrap();
+        assert!((lesions.mean.unwrap() - 0.625).abs() < 1e-12, "{lesions:?}");
+        assert_eq!((lesions.n, lesions.n_excluded), (2, 1));
+        // Per slice, the lesion slices' mean is (1 + 0.5 + 0.5) / 3.
+        let slices = report.positive_dice.unwrap();
+        assert!((slices.mean.unwrap() - 2.0 / 3.0).abs() < 1e-12);
+    }
 }

@@ -95,6 +95,13 @@ pub fn summary_text(report: &EvalReport, title: &str) -> String {
             fmt_ci(d)
         );
     }
+    if let Some(d) = &report.per_patient_positive_dice {
+        let _ = writeln!(
+            s,
+            "    the same per patient (each patient's such images averaged first) {}",
+            fmt_ci(d)
+        );
+    }
     let _ = writeln!(
         s,
         "  pooled over all pixels: Dice {} IoU {} precision {} recall {}",
