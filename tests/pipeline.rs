@@ -402,19 +402,17 @@ fn a_test_fold_is_the_test_set_of_a_cross_validation() {
     assert!(!run.exists());
 }
 
-#[test]
-fn crossval_scores_every_image_once_with_the_model_of_its_fold() {
-    let data = demo("ct-lungs");
-    let root = scratch("crossval");
+/// Trains folds 1/2 and 2/2 of `data` (tiny settings) into `root`/fold1 and fold2.
+fn train_two_folds(data: &str, root: &Path, extra: &[&str]) -> Vec<String> {
     let runs: Vec<String> = (1..=2)
         .map(|k| root.join(format!("fold{k}")).display().to_string())
         .collect();
     for (k, run) in runs.iter().enumerate() {
         let fold = format!("{}/2", k + 1);
-        seglens(&[
+        let mut args = vec![
             "train",
             "--data",
-            &data,
+            data,
             "--size",
             "32",
             "--epochs",
@@ -427,8 +425,18 @@ fn crossval_scores_every_image_once_with_the_model_of_its_fold() {
             "cpu",
             "--test-fold",
             &fold,
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        seglens(&args);
     }
+    runs
+}
+
+#[test]
+fn crossval_scores_every_image_once_with_the_model_of_its_fold() {
+    let data = demo("ct-lungs");
+    let root = scratch("crossval");
+    let runs = train_two_folds(&data, &root, &[]);
     let out = root.join("cv");
     let out_s = out.display().to_string();
     let printed = seglens(&[
@@ -570,34 +578,9 @@ fn crossval_with_patients_tests_each_patient_in_one_fold() {
         }
     }
     let data_s = data.display().to_string();
-    let runs: Vec<String> = (1..=2)
-        .map(|k| root.join(format!("fold{k}")).display().to_string())
-        .collect();
-    for (k, run) in runs.iter().enumerate() {
-        let fold = format!("{}/2", k + 1);
-        seglens(&[
-            "train",
-            "--data",
-            &data_s,
-            "--size",
-            "32",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "2",
-            "--out",
-            run,
-            "--backend",
-            "cpu",
-            "--test-fold",
-            &fold,
-            "--normalisation",
-            "per-image",
-            // Validation takes whole patients until 0.2 of 12 slices: one patient of 3.
-            "--val-fraction",
-            "0.2",
-        ]);
-    }
+    // Validation takes whole patients until 0.2 of 12 slices: one patient of 3.
+    let extra = ["--normalisation", "per-image", "--val-fraction", "0.2"];
+    let runs = train_two_folds(&data_s, &root, &extra);
     let out = root.join("cv").display().to_string();
     let printed = seglens(&[
         "crossval",
