@@ -637,6 +637,37 @@ fn crossval_with_patients_tests_each_patient_in_one_fold() {
     );
     let n = |field: &str| patients["overall"][field].as_u64().unwrap();
     assert_eq!(n("n") + n("n_excluded"), 4);
+    // per_patient.csv: each patient's fold is the fold that tested them, and their lesion
+    // Dice the mean over their rows of crossval.csv with foreground.
+    let out = Path::new(&out);
+    let rows = |file: &str| -> Vec<Vec<String>> {
+        std::fs::read_to_string(out.join(file))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(String::from).collect())
+            .collect()
+    };
+    let (per_patient, per_image) = (rows("per_patient.csv"), rows("crossval.csv"));
+    assert_eq!(per_patient.len(), 4);
+    for p in &per_patient {
+        let fold: usize = p[1].parse().unwrap();
+        assert!(fold_patients[fold - 1].contains(&p[0].as_str()), "{p:?}");
+        let lesion: Vec<f64> = per_image
+            .iter()
+            .filter(|r| format!("{}/{}", r[1], r[3]) == p[0])
+            .filter(|r| r[4].parse::<f64>().unwrap() > 0.0)
+            .map(|r| r[5].parse().unwrap())
+            .collect();
+        assert_eq!(p[3], lesion.len().to_string(), "{p:?}");
+        if !lesion.is_empty() {
+            let by_hand = lesion.iter().sum::<f64>() / lesion.len() as f64;
+            assert!(
+                (p[5].parse::<f64>().unwrap() - by_hand).abs() < 1e-12,
+                "{p:?}"
+            );
+        }
+    }
     let _ = std::fs::remove_dir_all(&root);
 }
 

@@ -1,5 +1,6 @@
 //! `seglens crossval`: the runs of one patient-level cross-validation scored fold by fold
-//! and pooled. Writes crossval.json, crossval.csv, the pooled report and fold-K/ reports.
+//! and pooled. Writes crossval.json, crossval.csv, per_patient.csv (when patients are
+//! known), the pooled report and fold-K/ reports.
 
 use std::fmt::Write as _;
 
@@ -127,6 +128,22 @@ pub fn run(args: CrossvalArgs) -> anyhow::Result<()> {
         }
     }
     crate::fsutil::write_atomic(&args.out.join("crossval.csv"), csv.as_bytes())?;
+    if !cv.patients.is_empty() {
+        let mut csv = String::from("patient,fold,n_images,n_lesion_images,dice,lesion_dice\n");
+        for p in &cv.patients {
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{},{}",
+                p.patient,
+                p.fold,
+                p.n_images,
+                p.n_lesion_images,
+                o(p.dice),
+                o(p.lesion_dice)
+            );
+        }
+        crate::fsutil::write_atomic(&args.out.join("per_patient.csv"), csv.as_bytes())?;
+    }
     write_json(
         &args.out.join("crossval.json"),
         &serde_json::json!({ "tta": args.settings.tta, "crossval": cv }),

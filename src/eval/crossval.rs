@@ -293,6 +293,9 @@ pub struct CrossValReport {
     /// Dice per patient (each patient's images averaged first), with an interval over
     /// patients; the headline to trust, since a patient's slices are not independent.
     pub per_patient: Option<GroupedMeanCi<String>>,
+    /// One row per patient (when patients are known), in key order: which fold tested
+    /// them and their Dice on all and on lesion-bearing slices.
+    pub patients: Vec<PatientResult>,
     /// Dice per image of each dataset, when the runs trained on several (a MIX).
     pub per_dataset: Vec<DatasetDice>,
     /// The mean over folds of each fold's mean Dice per image (folds weigh the same).
@@ -303,6 +306,59 @@ pub struct CrossValReport {
     /// Test samples of the folds that are not in the data any more ("dataset/id"): they
     /// could not be scored.
     pub missing: Vec<String>,
+}
+
+/// One patient's result in a cross-validation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PatientResult {
+    /// "dataset/patient".
+    pub patient: String,
+    /// The fold whose model scored them (from 1).
+    pub fold: usize,
+    /// Their images.
+    pub n_images: usize,
+    /// Their images whose GT has foreground.
+    pub n_lesion_images: usize,
+    /// Mean Dice over their images (undefined ones left out).
+    pub dice: Option<f64>,
+    /// Mean Dice over their lesion-bearing images.
+    pub lesion_dice: Option<f64>,
+}
+
+/// One row per patient of the folds' images (none when an image has no patient id).
+fn patient_rows(folds: &[FoldEvaluation]) -> Vec<PatientResult> {
+    let images = || {
+        folds
+            .iter()
+            .flat_map(|f| f.images.iter().map(move |r| (f.fold, r)))
+    };
+    if images().any(|(_, r)| r.group.is_none()) {
+        return Vec::new();
+    }
+    let mut by_patient: BTreeMap<String, (usize, Vec<&ImageResult>)> = BTreeMap::new();
+    for (fold, r) in images() {
+        let key = format!("{}/{}", r.dataset, r.group.as_deref().unwrap_or_default());
+        by_patient
+            .entry(key)
+            .or_insert((fold, Vec::new()))
+            .1
+            .push(r);
+    }
+    by_patient
+        .into_iter()
+        .map(|(patient, (fold, images))| {
+            let lesions: Vec<&&ImageResult> =
+                images.iter().filter(|r| r.gt_foreground > 0.0).collect();
+            PatientResult {
+                patient,
+                fold,
+                n_images: images.len(),
+                n_lesion_images: lesions.len(),
+                dice: mean(images.iter().map(|r| r.native.dice)).value,
+                lesion_dice: mean(lesions.iter().map(|r| r.native.dice)).value,
+            }
+        })
+        .collect()
 }
 
 /// One dataset's share of a MIX cross-validation.
@@ -411,6 +467,7 @@ pub fn cross_validate(
             tta: pooled.tta,
             images_without_patient: all_results.iter().filter(|r| r.group.is_none()).count(),
             mean_of_fold_dice: mean(per_fold.iter().map(|f| f.dice.mean)),
+            patients: patient_rows(&fold_reports),
             per_dataset: per_dataset_dice(all_results, options)?,
             per_fold,
             pooled,
@@ -610,6 +667,28 @@ fn fold_lines(report: &CrossValReport) -> String {
         m.n,
         m.n + m.n_excluded
     );
+    let mut hardest: Vec<&PatientResult> = report
+        .patients
+        .iter()
+        .filter(|p| p.lesion_dice.is_some())
+        .collect();
+    hardest.sort_by(|a, b| {
+        a.lesion_dice
+            .partial_cmp(&b.lesion_dice)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    if !hardest.is_empty() {
+        let listed: Vec<String> = hardest
+            .iter()
+            .take(3)
+            .map(|p| format!("{} {} (fold {})", p.patient, opt4(p.lesion_dice), p.fold))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  lowest lesion-slice Dice per patient: {} (all in per_patient.csv)",
+            listed.join(", ")
+        );
+    }
     for d in &report.per_dataset {
         let _ = writeln!(
             s,
