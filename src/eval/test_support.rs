@@ -21,7 +21,7 @@ pub(crate) fn result(
         image: id.into(),
         native_size: (10, 10),
         gt_foreground: (tp + fn_) as f64 / 100.0,
-        native: native.clone(),
+        native,
         model_resolution: native,
         surface: None,
         surface_mm: None,
