@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::Serialize;
 
-use super::{EvalOptions, EvalReport, ImageResult, ScoredImages, score_images};
+use super::{EvalOptions, EvalReport, ImageResult, ScoredImages, lesion_dice_ci, score_images};
 use crate::data::split::{SampleRef, Split, TestFold};
 use crate::fsutil::read_json;
 use crate::infer::Predictor;
@@ -62,45 +62,39 @@ impl FoldRun {
 
     /// Dataset names as the run recorded them.
     pub fn dataset_names(&self) -> Vec<String> {
-        self.recorded_datasets("name").map(String::from).collect()
+        self.recorded_datasets()
+            .filter_map(|d| d.get("name")?.as_str().map(String::from))
+            .collect()
     }
 
     /// Datasets as the run recorded them, with their pair counts ("lgg: 326 pairs").
     fn dataset_contents(&self) -> Vec<String> {
-        self.recorded_datasets("name")
-            .zip(self.recorded_pairs())
-            .map(|(name, pairs)| match pairs {
-                Some(n) => format!("{name}: {n} pairs"),
-                None => name.to_string(),
+        self.recorded_datasets()
+            .filter_map(|d| {
+                let name = d.get("name")?.as_str()?;
+                Some(match d.get("pairs").and_then(serde_json::Value::as_u64) {
+                    Some(n) => format!("{name}: {n} pairs"),
+                    None => name.to_string(),
+                })
             })
             .collect()
     }
 
-    fn recorded_pairs(&self) -> impl Iterator<Item = Option<u64>> + '_ {
-        self.config
-            .data
-            .get("datasets")
-            .and_then(serde_json::Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|d| d.get("name").is_some_and(serde_json::Value::is_string))
-            .map(|d| d.get("pairs").and_then(serde_json::Value::as_u64))
-    }
-
     /// Dataset folders as the run recorded them.
     pub fn dataset_roots(&self) -> Vec<PathBuf> {
-        self.recorded_datasets("root").map(PathBuf::from).collect()
+        self.recorded_datasets()
+            .filter_map(|d| d.get("root")?.as_str().map(PathBuf::from))
+            .collect()
     }
 
-    /// One field of each dataset in `config.json`'s `data.datasets`.
-    fn recorded_datasets<'a>(&'a self, field: &'a str) -> impl Iterator<Item = &'a str> {
+    /// The entries of `config.json`'s `data.datasets`.
+    fn recorded_datasets(&self) -> impl Iterator<Item = &serde_json::Value> {
         self.config
             .data
             .get("datasets")
             .and_then(serde_json::Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(move |d| d.get(field)?.as_str())
     }
 }
 
@@ -325,6 +319,12 @@ pub struct PatientResult {
     pub lesion_dice: Option<f64>,
 }
 
+/// "dataset/patient" of an image, when its patient is known: datasets of a MIX may use
+/// the same patient codes.
+fn patient_key(r: &ImageResult) -> Option<String> {
+    Some(format!("{}/{}", r.dataset, r.group.as_ref()?))
+}
+
 /// One row per patient of the folds' images (none when an image has no patient id).
 fn patient_rows(folds: &[FoldEvaluation]) -> Vec<PatientResult> {
     let images = || {
@@ -337,12 +337,13 @@ fn patient_rows(folds: &[FoldEvaluation]) -> Vec<PatientResult> {
     }
     let mut by_patient: BTreeMap<String, (usize, Vec<&ImageResult>)> = BTreeMap::new();
     for (fold, r) in images() {
-        let key = format!("{}/{}", r.dataset, r.group.as_deref().unwrap_or_default());
-        by_patient
-            .entry(key)
-            .or_insert((fold, Vec::new()))
-            .1
-            .push(r);
+        if let Some(key) = patient_key(r) {
+            by_patient
+                .entry(key)
+                .or_insert((fold, Vec::new()))
+                .1
+                .push(r);
+        }
     }
     by_patient
         .into_iter()
@@ -416,11 +417,8 @@ pub fn cross_validate(
         })
         .with_context(|| format!("fold {fold} ({})", run.dir.display()))?;
         let report = scored.summarise(options)?;
-        let test_patients: BTreeSet<String> = scored
-            .results
-            .iter()
-            .filter_map(|r| Some(format!("{}/{}", r.dataset, r.group.as_ref()?)))
-            .collect();
+        let test_patients: BTreeSet<String> =
+            scored.results.iter().filter_map(patient_key).collect();
         per_fold.push(FoldResult {
             fold,
             run: run.dir.clone(),
@@ -449,13 +447,9 @@ pub fn cross_validate(
     let pooled = all.summarise(options)?;
     let all_results = &all.results;
     let per_patient = if all_results.iter().all(|r| r.group.is_some()) {
-        // Keyed with the dataset: two datasets of a MIX may use the same patient codes.
-        let items = all_results.iter().map(|r| {
-            (
-                format!("{}/{}", r.dataset, r.group.clone().unwrap_or_default()),
-                r.native.dice,
-            )
-        });
+        let items = all_results
+            .iter()
+            .filter_map(|r| Some((patient_key(r)?, r.native.dice)));
         Some(grouped_mean_ci(items, &options.bootstrap).map_err(anyhow::Error::msg)?)
     } else {
         None
@@ -507,18 +501,10 @@ fn per_dataset_dice(
         .into_iter()
         .map(|name| {
             let of = || results.iter().filter(move |r| r.dataset == name);
-            let positive: Vec<Option<f64>> = of()
-                .filter(|r| r.gt_foreground > 0.0)
-                .map(|r| r.native.dice)
-                .collect();
             Ok(DatasetDice {
                 dataset: name.to_string(),
                 dice: mean_ci(of().map(|r| r.native.dice), b).map_err(anyhow::Error::msg)?,
-                positive_dice: if positive.is_empty() {
-                    None
-                } else {
-                    Some(mean_ci(positive, b).map_err(anyhow::Error::msg)?)
-                },
+                positive_dice: lesion_dice_ci(of(), b)?,
             })
         })
         .collect()

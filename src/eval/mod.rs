@@ -190,27 +190,82 @@ impl ScoredImages {
     /// The report: pooled counts, per-image means with intervals, per patient, the
     /// reference mode and, when `options.sweep`, the sweep and calibration.
     pub fn summarise(&self, options: &EvalOptions) -> anyhow::Result<EvalReport> {
-        anyhow::ensure!(!self.results.is_empty(), "no image results to summarise");
+        let results = self.results.as_slice();
+        anyhow::ensure!(!results.is_empty(), "no image results to summarise");
         let mut native = OverlapAccumulator::new(options.policy);
         let mut model_resolution = OverlapAccumulator::new(options.policy);
         let mut reference = RepoScoreMeter::default();
-        for r in &self.results {
+        for r in results {
             native.push(r.native.confusion);
             model_resolution.push(r.model_resolution.confusion);
             reference.update(&r.reference, 1);
         }
-        let mut report = summarise(
-            options,
-            &self.results,
-            self.skipped.clone(),
-            native.report(),
-            model_resolution.report(),
-            reference.average(),
-            &self.sweep,
-            &self.calibration,
-        )?;
-        report.tta = self.tta;
-        Ok(report)
+        let (native, model_resolution) = (native.report(), model_resolution.report());
+        let b = &options.bootstrap;
+        let ci = |f: &dyn Fn(&ImageResult) -> Option<f64>| {
+            mean_ci(results.iter().map(f), b).map_err(anyhow::Error::msg)
+        };
+        let per_image = Summary {
+            dice: ci(&|r| r.native.dice)?,
+            iou: ci(&|r| r.native.iou)?,
+            precision: ci(&|r| r.native.precision)?,
+            recall: ci(&|r| r.native.recall)?,
+            accuracy: ci(&|r| r.native.accuracy)?,
+            hd95_px: ci(&|r| r.surface.as_ref().map(|s| s.hd95))?,
+            assd_px: ci(&|r| r.surface.as_ref().map(|s| s.assd))?,
+            hd95_mm: None,
+            assd_mm: None,
+        };
+        let per_image = if results.iter().any(|r| r.surface_mm.is_some()) {
+            Summary {
+                hd95_mm: Some(ci(&|r| r.surface_mm.as_ref().map(|s| s.hd95))?),
+                assd_mm: Some(ci(&|r| r.surface_mm.as_ref().map(|s| s.assd))?),
+                ..per_image
+            }
+        } else {
+            per_image
+        };
+        // Keyed with the dataset: two datasets of a MIX may use the same patient codes. On
+        // lesion-bearing slices only, an image without foreground counts as undefined, so a
+        // patient without any is left out rather than scored.
+        let per_patient = |lesions_only: bool| -> anyhow::Result<Option<MeanCi>> {
+            if !results.iter().all(|r| r.group.is_some()) {
+                return Ok(None);
+            }
+            let items = results.iter().map(|r| {
+                let key = (r.dataset.clone(), r.group.clone().unwrap_or_default());
+                let dice = r
+                    .native
+                    .dice
+                    .filter(|_| !lesions_only || r.gt_foreground > 0.0);
+                (key, dice)
+            });
+            Ok(Some(
+                grouped_mean_ci(items, b)
+                    .map_err(anyhow::Error::msg)?
+                    .overall,
+            ))
+        };
+        let per_patient_dice = per_patient(false)?;
+        let per_patient_positive_dice = per_patient(true)?;
+        let positive_dice = lesion_dice_ci(results, b)?;
+        let all_background_accuracy = native.pooled.background_baseline;
+        Ok(EvalReport {
+            tta: self.tta,
+            positive_dice,
+            options: options.clone(),
+            n_images: results.len(),
+            skipped: self.skipped.clone(),
+            native,
+            model_resolution,
+            per_image,
+            per_patient_dice,
+            per_patient_positive_dice,
+            all_background_accuracy,
+            reference_mode: reference.average(),
+            sweep: options.sweep.then(|| self.sweep.report()),
+            calibration: options.sweep.then(|| self.calibration.report()),
+        })
     }
 }
 
@@ -344,91 +399,23 @@ pub fn score_images(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn summarise(
-    options: &EvalOptions,
-    results: &[ImageResult],
-    skipped: Vec<(PathBuf, String)>,
-    native: OverlapReport,
-    model_resolution: OverlapReport,
-    reference_mode: Option<RepoIouScore>,
-    sweep: &SweepAccumulator,
-    calibration: &CalibrationAccumulator,
-) -> anyhow::Result<EvalReport> {
-    let b = &options.bootstrap;
-    let ci = |f: &dyn Fn(&ImageResult) -> Option<f64>| {
-        mean_ci(results.iter().map(f), b).map_err(anyhow::Error::msg)
-    };
-    let per_image = Summary {
-        dice: ci(&|r| r.native.dice)?,
-        iou: ci(&|r| r.native.iou)?,
-        precision: ci(&|r| r.native.precision)?,
-        recall: ci(&|r| r.native.recall)?,
-        accuracy: ci(&|r| r.native.accuracy)?,
-        hd95_px: ci(&|r| r.surface.as_ref().map(|s| s.hd95))?,
-        assd_px: ci(&|r| r.surface.as_ref().map(|s| s.assd))?,
-        hd95_mm: None,
-        assd_mm: None,
-    };
-    let per_image = if results.iter().any(|r| r.surface_mm.is_some()) {
-        Summary {
-            hd95_mm: Some(ci(&|r| r.surface_mm.as_ref().map(|s| s.hd95))?),
-            assd_mm: Some(ci(&|r| r.surface_mm.as_ref().map(|s| s.assd))?),
-            ..per_image
-        }
-    } else {
-        per_image
-    };
-    // Keyed with the dataset: two datasets of a MIX may use the same patient codes. On
-    // lesion-bearing slices only, an image without foreground counts as undefined, so a
-    // patient without any is left out rather than scored.
-    let per_patient = |lesions_only: bool| -> anyhow::Result<Option<MeanCi>> {
-        if !results.iter().all(|r| r.group.is_some()) {
-            return Ok(None);
-        }
-        let items = results.iter().map(|r| {
-            let key = (r.dataset.clone(), r.group.clone().unwrap_or_default());
-            let dice = r
-                .native
-                .dice
-                .filter(|_| !lesions_only || r.gt_foreground > 0.0);
-            (key, dice)
-        });
-        Ok(Some(
-            grouped_mean_ci(items, b)
-                .map_err(anyhow::Error::msg)?
-                .overall,
-        ))
-    };
-    let per_patient_dice = per_patient(false)?;
-    let per_patient_positive_dice = per_patient(true)?;
-    let positive: Vec<Option<f64>> = results
-        .iter()
+/// Dice per image over the images whose GT has foreground (lesion-bearing slices), with
+/// its 95% interval; `None` when every GT is empty.
+pub(crate) fn lesion_dice_ci<'a>(
+    results: impl IntoIterator<Item = &'a ImageResult>,
+    bootstrap: &BootstrapConfig,
+) -> anyhow::Result<Option<MeanCi>> {
+    let lesion: Vec<Option<f64>> = results
+        .into_iter()
         .filter(|r| r.gt_foreground > 0.0)
         .map(|r| r.native.dice)
         .collect();
-    let positive_dice = if positive.is_empty() {
-        None
-    } else {
-        Some(mean_ci(positive.into_iter(), b).map_err(anyhow::Error::msg)?)
-    };
-    let all_background_accuracy = native.pooled.background_baseline;
-    Ok(EvalReport {
-        tta: false,
-        positive_dice,
-        options: options.clone(),
-        n_images: results.len(),
-        skipped,
-        native,
-        model_resolution,
-        per_image,
-        per_patient_dice,
-        per_patient_positive_dice,
-        all_background_accuracy,
-        reference_mode,
-        sweep: options.sweep.then(|| sweep.report()),
-        calibration: options.sweep.then(|| calibration.report()),
-    })
+    if lesion.is_empty() {
+        return Ok(None);
+    }
+    mean_ci(lesion, bootstrap)
+        .map(Some)
+        .map_err(anyhow::Error::msg)
 }
 
 #[cfg(test)]
